@@ -1,0 +1,54 @@
+"""forward: dipole sources, volume conductors, lead fields and VCG transforms.
+
+Units everywhere: positions in metres, conductivity in S/m, dipole moments in mA*m, potentials in
+mV (mA*m / (S/m * m^2) = mV). Body frame: origin at the heart's electrical centre, x anterior,
+y the subject's left, z superior. forward imports geometry and never hybridfield.
+"""
+
+from .analytic import fibonacci_sphere, infinite_medium_lead_field, infinite_medium_potential, sphere_potential
+from .bem import BoundaryElementModel, check_sources_inside, make_bem
+from .simulate import CONDITIONS, PEAK_QRS_MOMENT, HeartbeatAnnotations, simulate_heart_vector
+from .vcg import (
+    DOWER,
+    FRANK_LEADS,
+    FRANK_TO_BODY_MATRIX,
+    INVERSE_DOWER,
+    KORS,
+    VCG_TRANSFORM_LEADS,
+    body_to_frank,
+    compare_lead_vectors,
+    derive_limb_and_augmented,
+    frank_to_body,
+    model_dower,
+    model_transform,
+    twelve_lead_to_vcg,
+    vcg_to_twelve_lead,
+)
+
+__all__ = [
+    "BoundaryElementModel",
+    "CONDITIONS",
+    "DOWER",
+    "FRANK_LEADS",
+    "FRANK_TO_BODY_MATRIX",
+    "HeartbeatAnnotations",
+    "INVERSE_DOWER",
+    "KORS",
+    "PEAK_QRS_MOMENT",
+    "VCG_TRANSFORM_LEADS",
+    "body_to_frank",
+    "check_sources_inside",
+    "compare_lead_vectors",
+    "derive_limb_and_augmented",
+    "fibonacci_sphere",
+    "frank_to_body",
+    "infinite_medium_lead_field",
+    "infinite_medium_potential",
+    "make_bem",
+    "model_dower",
+    "model_transform",
+    "simulate_heart_vector",
+    "sphere_potential",
+    "twelve_lead_to_vcg",
+    "vcg_to_twelve_lead",
+]

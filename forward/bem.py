@@ -1,0 +1,476 @@
+"""Single-compartment boundary element model of a bounded homogeneous volume conductor.
+
+The potential V on the closed surface S of a homogeneous conductor (conductivity sigma, insulating
+exterior) with current dipoles inside obeys (Geselowitz 1967; Barr et al. 1966)
+
+    V(x) = 2 V_inf(x) + (1 / 2 pi) int_S V(y) dOmega_x(y),
+
+where V_inf is the infinite-medium potential and dOmega_x(y) the solid angle of the surface
+element at y seen from x. With V linear on each triangle and collocation at the vertices
+(de Munck 1992), this becomes (I - C / 2 pi) v = 2 v_inf. C is assembled by Numba
+(:mod:`forward._kernels`); its diagonal gets the auto-solid-angle correction of Hamalainen and
+Sarvas (1989) as in MNE-Python (rows sum to 2 pi), and the singular direction (constants) is
+removed by deflation, adding 1/n to every entry (Lynn & Timlake 1968).
+
+Potentials of a bounded conductor are defined up to one constant per source; this module returns
+them referenced to the mean over the mesh vertices. Differences between points (every lead) are
+reference-free.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import trimesh
+from scipy.spatial import cKDTree
+
+from geometry._validation import as_points, as_positive_scalar
+from . import _kernels
+from ._solvers import block_gmres
+
+__all__ = ["BoundaryElementModel", "make_bem", "mesh_from", "check_sources_inside"]
+
+#: Triangles whose centroid is nearer than this many circumradii to an observation vertex are
+#: integrated analytically; farther ones are lumped onto their corners. Chosen from the sphere
+#: test (RDM/MAG against the analytic solution change by < 0.01 % beyond it).
+NEAR_FIELD_RATIO = 8.0
+
+#: Meshes with more vertices than this are solved by block GMRES instead of an LU factorisation.
+LU_VERTEX_LIMIT = 4000
+
+_SOLVERS = ("auto", "lu", "gmres")
+
+
+def mesh_from(torso_or_mesh: Any, name: str = "torso_or_mesh") -> trimesh.Trimesh:
+    """Return the watertight, outward-oriented trimesh of a Torso or a trimesh.Trimesh.
+
+    Parameters
+    ----------
+    torso_or_mesh : geometry.Torso or trimesh.Trimesh
+        The conductor surface, metres.
+    name : str
+        Parameter name for error messages.
+
+    Returns
+    -------
+    mesh : trimesh.Trimesh
+    """
+    mesh = getattr(torso_or_mesh, "mesh", torso_or_mesh)
+    if not isinstance(mesh, trimesh.Trimesh):
+        raise TypeError(f"{name} must be a geometry.Torso or a trimesh.Trimesh, got {type(torso_or_mesh).__name__}")
+    if len(mesh.faces) == 0:
+        raise ValueError(f"{name} has no faces")
+    if not np.all(np.isfinite(mesh.vertices)):
+        raise ValueError(f"{name} has NaN or infinite vertex coordinates")
+    if not mesh.is_watertight:
+        raise ValueError(
+            f"{name} must be a closed (watertight) surface; this mesh has "
+            f"{len(_boundary_edges(mesh))} boundary edge(s). Repair it (trimesh.repair.fill_holes) first."
+        )
+    if not mesh.is_winding_consistent or mesh.volume <= 0:
+        raise ValueError(
+            f"{name} must have consistent, outward-facing triangles (got volume {mesh.volume:.3g}); "
+            "load it through geometry.load_torso, which fixes the orientation"
+        )
+    return mesh
+
+
+def _boundary_edges(mesh: trimesh.Trimesh) -> np.ndarray:
+    edges = np.sort(mesh.edges, axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    return unique[counts == 1]
+
+
+def check_sources_inside(mesh: trimesh.Trimesh, positions: np.ndarray, name: str = "source_positions") -> None:
+    """Raise if any position lies outside the closed surface (solid-angle winding number).
+
+    Parameters
+    ----------
+    mesh : trimesh.Trimesh
+        Closed surface, metres.
+    positions : (n, 3) float, metres
+        Points to check.
+    name : str
+        Parameter name for error messages.
+    """
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
+    winding = _kernels.total_solid_angle_kernel(np.ascontiguousarray(positions), vertices, faces) / (4 * math.pi)
+    outside = np.flatnonzero(winding < 0.5)
+    if outside.size:
+        first = outside[0]
+        raise ValueError(
+            f"{name}[{first}] = {np.array2string(positions[first], precision=4)} m lies outside the "
+            f"conductor surface ({outside.size} of {len(positions)} outside); sources must be inside the torso"
+        )
+
+
+class BoundaryElementModel:
+    """A factorised BEM of one closed homogeneous conductor; build it with :func:`make_bem`.
+
+    Attributes
+    ----------
+    mesh : trimesh.Trimesh
+        The conductor surface, metres.
+    sigma : float
+        Conductivity, S/m.
+    solver : str
+        "lu" or "gmres".
+    """
+
+    def __init__(
+        self,
+        mesh: trimesh.Trimesh,
+        sigma: float,
+        system: np.ndarray,
+        face_data: tuple[np.ndarray, np.ndarray, np.ndarray],
+        solver: str,
+        tolerance: float,
+        near_field_ratio: float,
+    ):
+        self.mesh = mesh
+        self.sigma = sigma
+        self.solver = solver
+        self.tolerance = tolerance
+        self.near_field_ratio = near_field_ratio
+        self._system = system
+        self._face_data = face_data
+        self._lu = scipy.linalg.lu_factor(system, check_finite=False) if solver == "lu" else None
+        self._vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+        self._mean_row: np.ndarray | None = None
+
+    @property
+    def n_vertices(self) -> int:
+        """Number of mesh vertices (unknowns)."""
+        return len(self._vertices)
+
+    def __repr__(self) -> str:
+        return (
+            f"<BoundaryElementModel | {self.n_vertices} vertices, {len(self.mesh.faces)} faces, "
+            f"sigma={self.sigma:g} S/m, solver={self.solver}, reference=vertex mean>"
+        )
+
+    # -- linear algebra -------------------------------------------------------------------------
+    def solve(self, right_hand_sides: np.ndarray, *, transpose: bool = False) -> np.ndarray:
+        """Solve the deflated BEM system (or its transpose) for one or many right-hand sides.
+
+        Parameters
+        ----------
+        right_hand_sides : (n_vertices,) or (n_vertices, k) float
+            Twice the infinite-medium potentials at the vertices (mV) for the forward problem.
+        transpose : bool
+            Solve with the transposed system (used for transfer matrices).
+
+        Returns
+        -------
+        solution : ndarray, the shape of ``right_hand_sides``
+        """
+        rhs = np.asarray(right_hand_sides, dtype=np.float64)
+        if rhs.shape[0] != self.n_vertices:
+            raise ValueError(f"right_hand_sides must have {self.n_vertices} rows, got shape {rhs.shape}")
+        if self._lu is not None:
+            return scipy.linalg.lu_solve(self._lu, rhs, trans=1 if transpose else 0, check_finite=False)
+        return block_gmres(self._system, rhs, transpose=transpose, tolerance=self.tolerance)
+
+    def _vertex_mean_row(self) -> np.ndarray:
+        # Row m with m @ b = mean of the solution A^-1 b over the vertices: A^T m = 1 / n.
+        if self._mean_row is None:
+            self._mean_row = self.solve(np.full(self.n_vertices, 1.0 / self.n_vertices), transpose=True)
+        return self._mean_row
+
+    # -- points on the surface ------------------------------------------------------------------
+    def collocation_rows(self, points: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Boundary-integral rows of surface points (Nystrom interpolation of the BEM solution).
+
+        At a surface point x the integral equation itself gives the potential from the vertex
+        solution v: V(x) = 2 V_inf(x) + (1 / 2 pi) c(x) . v, with c(x) the solid-angle weights
+        seen from x, completed to 2 pi on x's own triangle by its barycentric weights. This
+        captures the sharp 2 V_inf peak above a shallow source that linear interpolation between
+        vertices blurs: on an icosphere of 2562 vertices it brings the error at eccentricity 0.8
+        from 1.5 % RDM (linear interpolation, as in MNE-Python) to about 0.2 %.
+
+        Parameters
+        ----------
+        points : (n_points, 3) float, metres
+            Points on or near the surface; each is moved to the nearest surface point.
+
+        Returns
+        -------
+        rows : (n_points, n_vertices) float
+            c(x) / (2 pi) for each projected point.
+        projected : (n_points, 3) float, metres
+            The surface points used.
+        """
+        points = as_points(points, "points")
+        projected, displacement, triangle_ids = trimesh.proximity.closest_point(self.mesh, points)
+        projected = np.ascontiguousarray(projected, dtype=np.float64)
+        self._warn_displacement(np.asarray(displacement))
+        faces = np.ascontiguousarray(self.mesh.faces, dtype=np.int64)
+        pointer, near = _near_field_lists(projected, self._vertices, faces, self.near_field_ratio)
+        rows = _kernels.linear_collocation_kernel(projected, self._vertices, faces, *self._face_data, pointer, near)
+        barycentric = trimesh.triangles.points_to_barycentric(self.mesh.triangles[triangle_ids], projected)
+        barycentric = np.clip(barycentric, 0.0, 1.0)
+        barycentric /= barycentric.sum(axis=1, keepdims=True)
+        missing = 2 * math.pi - rows.sum(axis=1)
+        for k in range(3):
+            np.add.at(rows, (np.arange(len(points)), faces[triangle_ids, k]), missing * barycentric[:, k])
+        return rows / (2 * math.pi), projected
+
+    def transfer_matrix(self, points: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Transfer matrix from the infinite-medium vertex potentials to surface points.
+
+        The potential at the (projected) points of any sources is
+        ``2 v_inf(projected) + transfer @ (2 v_inf(vertices))`` (mV, vertex-mean reference), so
+        the lead field of any source set is one matrix product.
+
+        Parameters
+        ----------
+        points : (n_points, 3) float, metres
+            Electrode positions on (or near) the surface.
+
+        Returns
+        -------
+        transfer : (n_points, n_vertices) float
+        projected : (n_points, 3) float, metres
+            The surface points the transfer refers to.
+        """
+        rows, projected = self.collocation_rows(points)
+        solved = self.solve(np.ascontiguousarray(rows.T), transpose=True).T
+        return solved - self._vertex_mean_row()[None, :], projected
+
+    def _warn_displacement(self, displacement: np.ndarray) -> None:
+        mean_edge = float(self.mesh.edges_unique_length.mean())
+        worst = float(displacement.max()) if displacement.size else 0.0
+        if worst > max(0.005, mean_edge):
+            warnings.warn(
+                f"points were up to {worst * 1000:.1f} mm off the surface and were projected onto it",
+                stacklevel=3,
+            )
+
+    # -- sources --------------------------------------------------------------------------------
+    def _source_right_hand_sides(self, source_positions: np.ndarray) -> np.ndarray:
+        check_sources_inside(self.mesh, source_positions)
+        distance = trimesh.proximity.closest_point(self.mesh, source_positions)[1]
+        mean_edge = float(self.mesh.edges_unique_length.mean())
+        if np.any(distance < 0.5 * mean_edge):
+            warnings.warn(
+                f"a source lies {distance.min() * 1000:.1f} mm from the surface, closer than half the mean "
+                f"edge length ({mean_edge * 500:.1f} mm): the BEM potential is inaccurate there; refine the mesh",
+                stacklevel=3,
+            )
+        infinite = _kernels.infinite_medium_lead_field_kernel(self._vertices, source_positions, self.sigma)
+        return 2.0 * infinite.reshape(self.n_vertices, -1)
+
+    def vertex_lead_field(self, source_positions: Any) -> np.ndarray:
+        """Lead field at every mesh vertex, mV per mA*m, vertex-mean reference.
+
+        Parameters
+        ----------
+        source_positions : (n_sources, 3) float, metres
+            Dipole positions inside the surface.
+
+        Returns
+        -------
+        lead_field : (n_vertices, n_sources, 3) float
+            Potential at each vertex of a unit dipole along x, y, z at each source.
+        """
+        sources = as_points(source_positions, "source_positions")
+        solution = self.solve(self._source_right_hand_sides(sources))
+        solution -= solution.mean(axis=0, keepdims=True)
+        return solution.reshape(self.n_vertices, len(sources), 3)
+
+    def lead_field(self, points: Any, source_positions: Any) -> np.ndarray:
+        """Lead field at surface points, mV per mA*m, vertex-mean reference.
+
+        ``lead_field[i, j] . p`` is the potential at ``points[i]`` of a dipole with moment ``p``
+        (mA*m) at ``source_positions[j]``. The reference (one constant per source) is the mean
+        potential over the mesh vertices; any lead (a difference of potentials) is free of it.
+        Points are evaluated by the boundary integral itself (see :meth:`collocation_rows`).
+
+        Parameters
+        ----------
+        points : (n_points, 3) float, metres
+            Points on the surface (projected onto it if slightly off).
+        source_positions : (n_sources, 3) float, metres
+            Dipole positions inside the surface.
+
+        Returns
+        -------
+        lead_field : (n_points, n_sources, 3) float
+        """
+        points = as_points(points, "points")
+        sources = as_points(source_positions, "source_positions")
+        vertex_rhs = self._source_right_hand_sides(sources)
+        if 3 * len(sources) <= len(points):
+            # Fewer right-hand sides on the forward side: solve for the vertex potentials.
+            rows, projected = self.collocation_rows(points)
+            vertex_values = self.solve(vertex_rhs)
+            surface = rows @ vertex_values - vertex_values.mean(axis=0, keepdims=True)
+        else:
+            transfer, projected = self.transfer_matrix(points)
+            surface = transfer @ vertex_rhs
+        direct = 2.0 * _kernels.infinite_medium_lead_field_kernel(projected, sources, self.sigma)
+        return direct + surface.reshape(len(points), len(sources), 3)
+
+    def potentials(self, points: Any, dipole_positions: Any, moments: Any) -> np.ndarray:
+        """Potentials at surface points of dipoles, mV (vertex-mean reference).
+
+        Parameters
+        ----------
+        points : (n_points, 3) float, metres
+            Points on the surface.
+        dipole_positions : (n_dipoles, 3) float, metres
+            Dipole positions inside the surface.
+        moments : (n_dipoles, 3) or (n_dipoles, 3, n_times) float, mA*m
+            Dipole moments (a time course per dipole if 3-D).
+
+        Returns
+        -------
+        potentials : (n_points,) or (n_points, n_times) float, mV
+        """
+        positions = as_points(dipole_positions, "dipole_positions")
+        moments_array = np.asarray(moments, dtype=np.float64)
+        if moments_array.shape[:2] != (len(positions), 3) and moments_array.shape != (3,):
+            raise ValueError(
+                f"moments must have shape ({len(positions)}, 3) or ({len(positions)}, 3, n_times), "
+                f"got {moments_array.shape}"
+            )
+        if not np.all(np.isfinite(moments_array)):
+            raise ValueError("moments contains NaN or infinite values")
+        moments_array = moments_array.reshape(len(positions), 3, -1) if moments_array.ndim != 1 else moments_array.reshape(1, 3, 1)
+        lead_field = self.lead_field(points, positions)
+        result = np.einsum("pdk,dkt->pt", lead_field, moments_array)
+        return result[:, 0] if np.asarray(moments).ndim <= 2 else result
+
+
+def _near_field_lists(
+    observation_points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, ratio: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compressed rows of the triangles within ``ratio`` circumradii of each observation point."""
+    if math.isinf(ratio):
+        pointer = np.arange(len(observation_points) + 1, dtype=np.int64) * len(faces)
+        return pointer, np.tile(np.arange(len(faces), dtype=np.int64), len(observation_points))
+    corners = vertices[faces]
+    centroids = corners.mean(axis=1)
+    circumradius = np.sqrt(((corners - centroids[:, None, :]) ** 2).sum(axis=2).max(axis=1))
+    tree = cKDTree(centroids)
+    candidates = tree.query_ball_point(observation_points, r=ratio * circumradius.max())
+    pointer = np.zeros(len(observation_points) + 1, dtype=np.int64)
+    chosen = []
+    for i, faces_near in enumerate(candidates):
+        faces_near = np.asarray(faces_near, dtype=np.int64)
+        distance = np.linalg.norm(centroids[faces_near] - observation_points[i], axis=1)
+        faces_near = faces_near[distance < ratio * circumradius[faces_near]]
+        chosen.append(faces_near)
+        pointer[i + 1] = pointer[i] + len(faces_near)
+    return pointer, (np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64))
+
+
+def _auto_solid_angle_correction(matrix: np.ndarray, faces: np.ndarray) -> None:
+    """Complete each row to 2 pi: half of the missing solid angle on the diagonal, the rest
+    shared by the neighbours (Hamalainen & Sarvas 1989, as in MNE-Python)."""
+    n_vertices = len(matrix)
+    missing = 2 * math.pi - matrix.sum(axis=1)
+    members = np.bincount(faces.ravel(), minlength=n_vertices)
+    matrix[np.arange(n_vertices), np.arange(n_vertices)] += missing / 2.0
+    share = missing / (4.0 * members)
+    for k in range(3):
+        owner = faces[:, k]
+        for other in ((k + 1) % 3, (k + 2) % 3):
+            np.add.at(matrix, (owner, faces[:, other]), share[owner])
+
+
+def _face_data(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit normals (n_faces, 3), twice the areas (n_faces,), vertex area vectors (n_vertices, 3)."""
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
+    cross = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
+    twice_areas = np.linalg.norm(cross, axis=1)
+    normals = np.ascontiguousarray(cross / twice_areas[:, None])
+    vertex_area_vectors = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(vertex_area_vectors, faces[:, k], cross / 6.0)  # A n / 3 with A n = cross / 2
+    return normals, twice_areas, vertex_area_vectors
+
+
+def assemble_system(
+    mesh: trimesh.Trimesh, *, near_field_ratio: float = NEAR_FIELD_RATIO
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The deflated BEM matrix I - C / 2 pi + 1/n, (n_vertices, n_vertices).
+
+    Parameters
+    ----------
+    mesh : trimesh.Trimesh
+        Closed, outward-oriented surface, metres.
+    near_field_ratio : float
+        Analytic integration for triangles nearer than this many circumradii (inf: all).
+
+    Returns
+    -------
+    system : (n_vertices, n_vertices) float
+    face_data : tuple of ndarray
+        Unit face normals, twice the face areas and vertex area vectors, for later rows.
+    """
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
+    face_data = _face_data(mesh)
+    pointer, near = _near_field_lists(vertices, vertices, faces, near_field_ratio)
+    matrix = _kernels.linear_collocation_kernel(vertices, vertices, faces, *face_data, pointer, near)
+    _auto_solid_angle_correction(matrix, faces)
+    matrix *= -1.0 / (2 * math.pi)
+    matrix += 1.0 / len(vertices)
+    matrix[np.diag_indices_from(matrix)] += 1.0
+    return matrix, face_data
+
+
+def make_bem(
+    torso_or_mesh: Any,
+    *,
+    sigma: float = 0.2,
+    solver: str = "auto",
+    near_field_ratio: float = NEAR_FIELD_RATIO,
+    tolerance: float = 1e-10,
+) -> BoundaryElementModel:
+    """Build and factorise the BEM of a homogeneous conductor bounded by a closed surface.
+
+    Parameters
+    ----------
+    torso_or_mesh : geometry.Torso or trimesh.Trimesh
+        Closed, outward-oriented surface in metres.
+    sigma : float
+        Conductivity inside, S/m (0.2 S/m is a typical homogeneous torso value).
+    solver : {"auto", "lu", "gmres"}
+        "lu" factorises once (O(n^3)); "gmres" solves by block GMRES on demand (O(n^2) per
+        iteration, many right-hand sides at once); "auto" uses LU up to
+        ``LU_VERTEX_LIMIT`` vertices.
+    near_field_ratio : float
+        Triangles nearer than this many circumradii to an observation vertex are integrated
+        analytically, farther ones lumped onto their corners; ``math.inf`` integrates all.
+    tolerance : float
+        Relative residual for the GMRES solver.
+
+    Returns
+    -------
+    bem : BoundaryElementModel
+
+    Examples
+    --------
+    >>> import trimesh
+    >>> bem = make_bem(trimesh.creation.icosphere(subdivisions=3, radius=0.1), sigma=0.2)
+    >>> bem.lead_field([[0, 0, 0.1]], [[0, 0, 0.05]]).shape
+    (1, 1, 3)
+    """
+    mesh = mesh_from(torso_or_mesh)
+    sigma = as_positive_scalar(sigma, "sigma", "S/m")
+    if solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+    if not (near_field_ratio >= 1.0):
+        raise ValueError(f"near_field_ratio must be >= 1 (or math.inf), got {near_field_ratio}")
+    if solver == "auto":
+        solver = "lu" if len(mesh.vertices) <= LU_VERTEX_LIMIT else "gmres"
+    system, face_data = assemble_system(mesh, near_field_ratio=near_field_ratio)
+    return BoundaryElementModel(mesh, sigma, system, face_data, solver, tolerance, near_field_ratio)
