@@ -7,6 +7,19 @@ y the subject's left, z superior. forward imports geometry and never hybridfield
 
 from .analytic import fibonacci_sphere, infinite_medium_lead_field, infinite_medium_potential, sphere_potential
 from .bem import BoundaryElementModel, check_sources_inside, make_bem
+from .leads import (
+    CONDUCTORS,
+    DEFAULT_SIGMA,
+    LEAD_SYSTEMS,
+    image_surface,
+    lead_definition,
+    lead_matrix,
+    lead_names,
+    lead_vectors,
+    project_heart_vector,
+    torso_bem,
+    view_lead_vectors,
+)
 from .simulate import CONDITIONS, PEAK_QRS_MOMENT, HeartbeatAnnotations, simulate_heart_vector
 from .vcg import (
     DOWER,
@@ -26,6 +39,17 @@ from .vcg import (
 )
 
 __all__ = [
+    "CONDUCTORS",
+    "DEFAULT_SIGMA",
+    "LEAD_SYSTEMS",
+    "image_surface",
+    "lead_definition",
+    "lead_matrix",
+    "lead_names",
+    "lead_vectors",
+    "project_heart_vector",
+    "torso_bem",
+    "view_lead_vectors",
     "BoundaryElementModel",
     "CONDITIONS",
     "DOWER",
