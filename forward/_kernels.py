@@ -10,6 +10,8 @@ Kernels
   V(r) = p . (r - r0) / (4 pi sigma |r - r0|^3)  (Malmivuo & Plonsey 1995, eq. 8.19);
 - solid angle of a triangle seen from a point, van Oosterom & Strackee (1983),
   tan(Omega / 2) = r1 . (r2 x r3) / (r1 r2 r3 + (r1.r2) r3 + (r1.r3) r2 + (r2.r3) r1);
+- nearest point on a triangle mesh (Ericson 2005, Real-Time Collision Detection, 5.1.5);
+  its reference is ``trimesh.proximity.closest_point``;
 - BEM matrix of the potential integral equation with linear collocation: the solid angle of a
   triangle weighted by each vertex's linear basis function, integrated analytically
   (de Munck 1992, IEEE TBME 39:986; the formulation used by MNE-Python's ``_lin_pot_coeff``).
@@ -28,6 +30,7 @@ __all__ = [
     "solid_angles_kernel",
     "total_solid_angle_kernel",
     "linear_collocation_kernel",
+    "closest_point_kernel",
 ]
 
 _FOUR_PI = 4.0 * math.pi
@@ -298,3 +301,95 @@ def linear_collocation_kernel(
             out[i, faces[t, 1]] += weight_b
             out[i, faces[t, 2]] += weight_c
     return out
+
+
+@numba.njit(inline="always")
+def _closest_on_triangle(px, py, pz, a, b, c):
+    """Closest point of triangle abc to p and its barycentric weights (Ericson 2005, 5.1.5)."""
+    abx = b[0] - a[0]
+    aby = b[1] - a[1]
+    abz = b[2] - a[2]
+    acx = c[0] - a[0]
+    acy = c[1] - a[1]
+    acz = c[2] - a[2]
+    apx = px - a[0]
+    apy = py - a[1]
+    apz = pz - a[2]
+    d1 = abx * apx + aby * apy + abz * apz
+    d2 = acx * apx + acy * apy + acz * apz
+    if d1 <= 0.0 and d2 <= 0.0:
+        return 1.0, 0.0, 0.0
+    bpx = px - b[0]
+    bpy = py - b[1]
+    bpz = pz - b[2]
+    d3 = abx * bpx + aby * bpy + abz * bpz
+    d4 = acx * bpx + acy * bpy + acz * bpz
+    if d3 >= 0.0 and d4 <= d3:
+        return 0.0, 1.0, 0.0
+    vc = d1 * d4 - d3 * d2
+    if vc <= 0.0 and d1 >= 0.0 and d3 <= 0.0:
+        v = d1 / (d1 - d3)
+        return 1.0 - v, v, 0.0
+    cpx = px - c[0]
+    cpy = py - c[1]
+    cpz = pz - c[2]
+    d5 = abx * cpx + aby * cpy + abz * cpz
+    d6 = acx * cpx + acy * cpy + acz * cpz
+    if d6 >= 0.0 and d5 <= d6:
+        return 0.0, 0.0, 1.0
+    vb = d5 * d2 - d1 * d6
+    if vb <= 0.0 and d2 >= 0.0 and d6 <= 0.0:
+        w = d2 / (d2 - d6)
+        return 1.0 - w, 0.0, w
+    va = d3 * d6 - d5 * d4
+    if va <= 0.0 and (d4 - d3) >= 0.0 and (d5 - d6) >= 0.0:
+        w = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+        return 0.0, 1.0 - w, w
+    denominator = 1.0 / (va + vb + vc)
+    v = vb * denominator
+    w = vc * denominator
+    return 1.0 - v - w, v, w
+
+
+@numba.njit(parallel=True, cache=True)
+def closest_point_kernel(points, vertices, faces, centroids, circumradii):
+    """Nearest surface point of each point: (closest (n, 3), face (n,), barycentric (n, 3)).
+
+    Exhaustive over the triangles, with a bounding-sphere test that skips every triangle whose
+    circumscribed sphere is farther than the best distance found so far.
+    """
+    n_points = points.shape[0]
+    n_faces = faces.shape[0]
+    closest = np.empty((n_points, 3))
+    face_index = np.empty(n_points, dtype=np.int64)
+    barycentric = np.empty((n_points, 3))
+    for i in numba.prange(n_points):
+        px = points[i, 0]
+        py = points[i, 1]
+        pz = points[i, 2]
+        best = np.inf
+        for t in range(n_faces):
+            cx = centroids[t, 0] - px
+            cy = centroids[t, 1] - py
+            cz = centroids[t, 2] - pz
+            reach = math.sqrt(cx * cx + cy * cy + cz * cz) - circumradii[t]
+            if reach > 0.0 and reach * reach >= best:
+                continue
+            a = vertices[faces[t, 0]]
+            b = vertices[faces[t, 1]]
+            c = vertices[faces[t, 2]]
+            u, v, w = _closest_on_triangle(px, py, pz, a, b, c)
+            qx = u * a[0] + v * b[0] + w * c[0]
+            qy = u * a[1] + v * b[1] + w * c[1]
+            qz = u * a[2] + v * b[2] + w * c[2]
+            distance_squared = (qx - px) ** 2 + (qy - py) ** 2 + (qz - pz) ** 2
+            if distance_squared < best:
+                best = distance_squared
+                closest[i, 0] = qx
+                closest[i, 1] = qy
+                closest[i, 2] = qz
+                face_index[i] = t
+                barycentric[i, 0] = u
+                barycentric[i, 1] = v
+                barycentric[i, 2] = w
+    return closest, face_index, barycentric

