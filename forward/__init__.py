@@ -7,6 +7,18 @@ y the subject's left, z superior. forward imports geometry and never hybridfield
 
 from .analytic import fibonacci_sphere, infinite_medium_lead_field, infinite_medium_potential, sphere_potential
 from .bem import BoundaryElementModel, check_sources_inside, make_bem
+from .inverse import (
+    PHASE_NAMES,
+    GaussianHeartVector,
+    HeartVectorPrior,
+    LeadCalibration,
+    calibrate_leads,
+    fit_heart_vector_prior,
+    least_squares_heart_vector,
+    phase_labels_from_annotations,
+    smooth_heart_vector,
+    tikhonov_heart_vector,
+)
 from .leads import (
     CONDUCTORS,
     DEFAULT_SIGMA,
@@ -75,4 +87,14 @@ __all__ = [
     "sphere_potential",
     "twelve_lead_to_vcg",
     "vcg_to_twelve_lead",
+    "PHASE_NAMES",
+    "GaussianHeartVector",
+    "HeartVectorPrior",
+    "LeadCalibration",
+    "calibrate_leads",
+    "fit_heart_vector_prior",
+    "least_squares_heart_vector",
+    "phase_labels_from_annotations",
+    "smooth_heart_vector",
+    "tikhonov_heart_vector",
 ]

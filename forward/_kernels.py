@@ -169,14 +169,17 @@ def _edge_log_integral(ax, ay, az, bx, by, bz):
     length_b = math.sqrt(bx * bx + by * by + bz * bz)
     projection_a = ax * ex + ay * ey + az * ez
     projection_b = bx * ex + by * ey + bz * ez
+    # Behind an end, |r| + r.e = |r x e|^2 / (|r| - r.e): the cross product has no cancellation.
     if projection_a >= 0.0:
         term_a = length_a + projection_a
     else:
-        term_a = (length_a * length_a - projection_a * projection_a) / (length_a - projection_a)
+        perpendicular_a = (ay * ez - az * ey) ** 2 + (az * ex - ax * ez) ** 2 + (ax * ey - ay * ex) ** 2
+        term_a = max(perpendicular_a / (length_a - projection_a), 1e-300)
     if projection_b >= 0.0:
         term_b = length_b + projection_b
     else:
-        term_b = (length_b * length_b - projection_b * projection_b) / (length_b - projection_b)
+        perpendicular_b = (by * ez - bz * ey) ** 2 + (bz * ex - bx * ez) ** 2 + (bx * ey - by * ex) ** 2
+        term_b = max(perpendicular_b / (length_b - projection_b), 1e-300)
     return math.log(term_b / term_a), ex, ey, ez
 
 
@@ -291,8 +294,9 @@ def linear_collocation_kernel(
                         nx * relative[k, 0] + ny * relative[k, 1] + nz * relative[k, 2]
                     ) / (distance_squared * math.sqrt(distance_squared))
             height = nx * relative[0, 0] + ny * relative[0, 1] + nz * relative[0, 2]
-            # An observer in the triangle's plane sees zero solid angle; skip to avoid 0 * log(0).
-            if abs(height) < 1e-12 * math.sqrt(twice_areas[t]):
+            # An observer in the triangle's plane (to 1e-9 of its size) sees zero solid angle; the
+            # analytic terms would be 0 * log(0) there, and the true contribution is O(h log h).
+            if abs(height) < 1e-9 * math.sqrt(twice_areas[t]):
                 continue
             weight_a, weight_b, weight_c = _linear_weights(
                 relative, face_normals[t], twice_areas[t]

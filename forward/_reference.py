@@ -56,8 +56,9 @@ def _edge_integrals(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.
     for corner in (start, end):
         length = np.linalg.norm(corner, axis=-1)
         projection = np.einsum("...k,...k->...", corner, direction)
+        perpendicular = np.sum(np.cross(corner, direction) ** 2, axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            behind = (length**2 - projection**2) / (length - projection)
+            behind = np.maximum(perpendicular / (length - projection), 1e-300)
         terms.append(np.where(projection >= 0, length + projection, behind))
     return np.log(terms[1] / terms[0]), direction
 
@@ -83,7 +84,7 @@ def linear_collocation_reference(
         r_all = corners_all[t][None, :, :] - observation_points[:, None, :]  # (n_obs, 3, 3)
         normal = normals[t]
         height = r_all[:, 0, :] @ normal
-        coplanar = np.abs(height) < 1e-12 * np.sqrt(twice_areas[t])
+        coplanar = np.abs(height) < 1e-9 * np.sqrt(twice_areas[t])
         far = np.zeros(n_observation, dtype=bool) if near is None else ~near[:, t]
         if far.any():
             r_far = r_all[far]

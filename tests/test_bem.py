@@ -377,3 +377,17 @@ def test_warnings_for_shallow_sources_and_far_points(sphere3, electrodes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sphere3.lead_field(electrodes, [0.0, 0.0, 0.05])  # no warning for ordinary input
+
+
+def test_points_on_edges_and_vertices_give_finite_smooth_values(sphere3):
+    """Electrodes exactly on a triangle edge or vertex (regression: NaN from log(0) in the edge
+    integral of the neighbouring triangle)."""
+    bem = sphere3
+    mesh = bem.mesh
+    edge = mesh.edges_unique[0]
+    on_edge = mesh.vertices[edge].mean(axis=0)
+    on_vertex = mesh.vertices[edge[0]]
+    nearby = on_edge + 1e-4 * (mesh.vertices[edge[1]] - mesh.vertices[edge[0]])
+    field = bem.lead_field(np.array([on_edge, on_vertex, nearby]), np.array([[0.0, 0.0, 0.02]]))
+    assert np.all(np.isfinite(field))
+    assert np.allclose(field[0], field[2], rtol=1e-2, atol=1e-6 * np.abs(field).max())

@@ -1,0 +1,71 @@
+"""hybridfield: physics-hybrid ECG modelling (the Electrocardio Panorama).
+
+The top of a three-package stack::
+
+    geometry     torso meshes, heart centre, electrode placement, view angles
+       ^
+    forward      dipole sources, volume conductors (sphere, BEM), lead fields, VCG transforms
+       ^
+    hybridfield  ECG data, Nef-Net residual, hybrid panorama, PyMC uncertainty, metrics, plots
+
+Units and frames, everywhere: positions in metres, conductivity in S/m, dipole moments (the heart
+vector) in mA*m, potentials and ECG signals in mV, time in s with the sampling rate ``fs`` in Hz
+always explicit. Body frame: origin at the heart's electrical centre, x anterior, y the subject's
+left, z superior. A view ``(theta, phi)`` is in radians: ``theta`` the polar angle from +z,
+``phi`` the azimuth from +x towards +y.
+
+Importing ``hybridfield`` is cheap: heavy optional dependencies (matplotlib, torch, pymc) are
+imported only when a feature that needs them is used. Public names are resolved lazily from
+:data:`_LAZY_ATTRIBUTES`, a table ``name -> "module:attribute"``; add a row there (and nothing
+else) to export a new function.
+
+Plotting
+--------
+plot_leads
+    Lead signals (mV) against time (s) on an ECG-paper grid; virtual leads marked as such.
+plot_vector_loops
+    Frontal, horizontal and sagittal loops of a heart vector or a Frank VCG.
+plot_views
+    Physical (lead-field) versus unit-vector (Nef-Net idealised) projection, view by view.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version as _distribution_version
+from typing import Any
+
+try:
+    __version__: str = _distribution_version("hybridfield")
+except PackageNotFoundError:  # a source tree that was not installed
+    __version__ = "0+unknown"
+del PackageNotFoundError, _distribution_version
+
+#: Public names resolved on first access: ``name -> "module:attribute"``.
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "plot_leads": "hybridfield.plots:plot_leads",
+    "plot_vector_loops": "hybridfield.plots:plot_vector_loops",
+    "plot_views": "hybridfield.plots:plot_views",
+}
+
+__all__ = [
+    "__version__",
+    "plot_leads",
+    "plot_vector_loops",
+    "plot_views",
+]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        target = _LAZY_ATTRIBUTES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module_name, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value  # cache: later look-ups bypass __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,1104 @@
+"""ECG records: a named-lead container, WFDB readers, filters and lead-quality checks.
+
+Conventions (no exceptions): signals in mV, time in s, the sampling rate ``fs`` in Hz always given
+explicitly (never defaulted). Leads are addressed by name, never by position, because datasets order
+them differently. Names are case-insensitive (``aVR``, ``AVR`` and ``avr`` are one lead) and stored in
+a canonical spelling: ``I, II, III, aVR, aVL, aVF, V1..V6`` and ``X, Y, Z`` for the Frank leads (PTB
+calls them ``vx, vy, vz``); any other name is kept as given (stripped of surrounding blanks).
+
+An :class:`ECG` is immutable: every operation (:meth:`ECG.select`, :meth:`ECG.bandpass`,
+:meth:`ECG.resample`, :meth:`ECG.drop_unusable`, :meth:`ECG.with_virtual`...) returns a new one and
+records what it did in ``metadata["processing"]``. Leads synthesised by a model (the virtual leads
+of the Electrocardio Panorama) are marked as such in :attr:`ECG.virtual`.
+
+Readers: :func:`read_wfdb` reads one WFDB record (PTB, PTB-XL, the PhysioNet/CinC Challenge 2021
+``.hea`` + MATLAB v4 ``.mat`` layout) with ``wfdb.rdrecord``, converting physical units to mV and
+parsing the header comments (age, sex, Dx codes); :func:`read_wfdb_folder` reads every record of a
+folder.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from geometry._validation import as_finite_array, as_positive_scalar
+from geometry.angles import STANDARD_LEAD_ANGLES, UnknownLeadError, direction_from_angles
+
+__all__ = [
+    "ECG",
+    "STANDARD_12_LEADS",
+    "FRANK_LEADS",
+    "LeadNotFoundError",
+    "canonical_lead_name",
+    "read_wfdb",
+    "read_wfdb_folder",
+]
+
+#: The standard 12 leads in their canonical spelling and conventional order.
+STANDARD_12_LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+#: The Frank orthogonal leads (Frank frame: X to the subject's left, Y inferior, Z posterior).
+FRANK_LEADS: tuple[str, ...] = ("X", "Y", "Z")
+
+_CANONICAL_BY_LOWER: dict[str, str] = {name.lower(): name for name in STANDARD_12_LEADS + FRANK_LEADS}
+_CANONICAL_BY_LOWER.update({"vx": "X", "vy": "Y", "vz": "Z"})
+
+#: Physical units understood by the readers, lower-cased, and their factor to mV.
+_UNIT_TO_MV: dict[str, float] = {
+    "mv": 1.0,
+    "millivolt": 1.0,
+    "millivolts": 1.0,
+    "uv": 1e-3,
+    "\u00b5v": 1e-3,  # micro sign
+    "\u03bcv": 1e-3,  # greek mu
+    "microvolt": 1e-3,
+    "microvolts": 1e-3,
+    "v": 1e3,
+    "volt": 1e3,
+    "volts": 1e3,
+}
+
+_NAN_POLICIES = ("raise", "interpolate", "drop")
+
+
+class LeadNotFoundError(UnknownLeadError):
+    """A lead name that the ECG does not have (a ``KeyError`` and a ``ValueError`` too)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Lead names
+# --------------------------------------------------------------------------------------------
+
+
+def canonical_lead_name(name: str) -> str:
+    """Canonical spelling of a lead name.
+
+    Parameters
+    ----------
+    name : str
+        A lead name in any case, e.g. ``"avr"``, ``"AVR"``, ``" v1 "``, ``"vx"``.
+
+    Returns
+    -------
+    canonical : str
+        ``I, II, III, aVR, aVL, aVF, V1..V6`` for the standard leads, ``X, Y, Z`` for the Frank leads
+        (``vx, vy, vz`` included); any other name stripped of surrounding blanks, case kept.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string.
+    ValueError
+        If ``name`` is empty or blank.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a lead name must be a str, got {type(name).__name__} {name!r}")
+    stripped = name.strip()
+    if not stripped:
+        raise ValueError(f"a lead name must not be empty or blank, got {name!r}")
+    return _CANONICAL_BY_LOWER.get(stripped.lower(), stripped)
+
+
+def _lead_key(name: str) -> str:
+    """Case-insensitive lookup key of a lead name."""
+    return canonical_lead_name(name).lower()
+
+
+def _as_name_list(names: Any, parameter: str) -> list[str]:
+    """A str or an iterable of str -> list of canonical names."""
+    if isinstance(names, str):
+        return [canonical_lead_name(names)]
+    if not isinstance(names, Iterable):
+        raise TypeError(
+            f"{parameter} must be a lead name or a sequence of lead names, got {type(names).__name__} {names!r}"
+        )
+    result = []
+    for item in names:
+        if not isinstance(item, str):
+            raise TypeError(f"{parameter} must contain lead names (str), got {type(item).__name__} {item!r}")
+        result.append(canonical_lead_name(item))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Array helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start (inclusive) and stop (exclusive) indices of the runs of True in a 1-D boolean array."""
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    change = np.diff(padded)
+    return np.flatnonzero(change == 1), np.flatnonzero(change == -1)
+
+
+def _longest_constant_run(signal: np.ndarray) -> int:
+    """Length in samples of the longest run of exactly repeated values."""
+    if signal.size < 2:
+        return int(signal.size)
+    starts, stops = _runs(np.diff(signal) == 0)
+    return int((stops - starts).max() + 1) if starts.size else 1
+
+
+def _fill_non_finite(
+    signals: np.ndarray, lead_names: Sequence[str], nan_policy: str
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """Apply ``nan_policy`` to an (n_leads, n_samples) array; return (signals, kept names, filled counts)."""
+    finite = np.isfinite(signals)
+    if finite.all():
+        return signals, list(lead_names), {}
+    bad_counts = {
+        name: int(np.count_nonzero(~finite[index])) for index, name in enumerate(lead_names) if not finite[index].all()
+    }
+    if nan_policy == "drop":
+        keep = [index for index, name in enumerate(lead_names) if name not in bad_counts]
+        if not keep:
+            raise ValueError(
+                f"signals: every lead contains NaN or infinite samples "
+                f"({_describe_bad(bad_counts, signals.shape[1])}); nothing left after nan_policy='drop'"
+            )
+        return signals[keep], [lead_names[index] for index in keep], bad_counts
+    # interpolate
+    filled = signals.copy()
+    sample_index = np.arange(signals.shape[1])
+    for index, name in enumerate(lead_names):
+        if name not in bad_counts:
+            continue
+        good = finite[index]
+        if not good.any():
+            raise ValueError(
+                f"signals: lead {name} has no finite sample at all, so nan_policy='interpolate' cannot fill it; "
+                "drop it (nan_policy='drop')"
+            )
+        filled[index] = np.interp(sample_index, sample_index[good], signals[index, good])
+    return filled, list(lead_names), bad_counts
+
+
+def _describe_bad(bad_counts: Mapping[str, int], n_samples: int) -> str:
+    return "; ".join(f"lead {name}: {count} of {n_samples} samples" for name, count in bad_counts.items())
+
+
+# --------------------------------------------------------------------------------------------
+# The container
+# --------------------------------------------------------------------------------------------
+
+
+class ECG:
+    """A multi-lead ECG record: signals in mV, sampling rate in Hz, leads addressed by name.
+
+    Parameters
+    ----------
+    signals : (n_leads, n_samples) array_like, mV
+        One row per lead. Copied into a read-only float64 array; every sample must be finite (use
+        :meth:`ECG.from_array` with ``nan_policy="interpolate"`` or ``"drop"`` for records with gaps).
+    fs : float, Hz
+        Sampling rate; required, finite and positive.
+    lead_names : sequence of str, length n_leads
+        Lead names, case-insensitive, stored in canonical spelling (:func:`canonical_lead_name`);
+        must be unique after canonicalisation.
+    electrode_angles : mapping of str to (theta, phi), radians, optional
+        View angles of (some of) the leads in the body frame (theta from +z in [0, pi], phi from +x
+        towards +y in [-pi, pi]). None (default) gives none; :meth:`with_standard_angles` fills the
+        Nef-Net angles of the standard leads.
+    virtual : iterable of str, optional
+        Names of leads that were synthesised (by a model) rather than measured.
+    metadata : mapping, optional
+        Free information (record name, age, sex, Dx codes, source...). Stored as a read-only copy;
+        ``metadata["units"]`` is always ``"mV"``.
+
+    Raises
+    ------
+    ValueError
+        Bad shape, empty array, NaN/inf samples (the message names the leads and counts), a lead
+        count different from ``len(lead_names)``, duplicate names, bad ``fs`` or angles, virtual
+        names that are not leads.
+    TypeError
+        Non-numeric signals, a name that is not a string.
+
+    Examples
+    --------
+    >>> ecg = ECG.from_array(np.zeros((2, 1000)) + [[0.0], [0.1]], fs=500.0, lead_names=["i", "AVR"])
+    >>> ecg.lead_names
+    ('I', 'aVR')
+    >>> ecg["avr"].shape
+    (1000,)
+    """
+
+    __slots__ = ("_signals", "_fs", "_lead_names", "_index", "_electrode_angles", "_virtual", "_metadata")
+
+    def __init__(
+        self,
+        signals: Any,
+        fs: float,
+        lead_names: Sequence[str],
+        *,
+        electrode_angles: Mapping[str, tuple[float, float]] | None = None,
+        virtual: Iterable[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        array = self._validated_signals(signals)
+        names = self._validated_names(lead_names, array.shape[0])
+        bad = ~np.isfinite(array)
+        if bad.any():
+            counts = {names[index]: int(np.count_nonzero(bad[index])) for index in np.flatnonzero(bad.any(axis=1))}
+            raise ValueError(
+                f"signals contain NaN or infinite samples ({_describe_bad(counts, array.shape[1])}); "
+                "all samples must be finite: fill short gaps with ECG.from_array(..., nan_policy='interpolate') "
+                "or drop those leads with nan_policy='drop'"
+            )
+        if isinstance(fs, bool):
+            raise TypeError(f"fs must be a positive number in Hz, got bool {fs!r}")
+        self._fs = as_positive_scalar(fs, "fs", "Hz")
+        array = np.array(array, dtype=np.float64, order="C", copy=True)
+        array.flags.writeable = False
+        self._signals = array
+        self._lead_names = tuple(names)
+        self._index = {name.lower(): index for index, name in enumerate(names)}
+        self._electrode_angles = MappingProxyType(self._validated_angles(electrode_angles))
+        virtual_names = _as_name_list(virtual, "virtual")
+        missing = [name for name in virtual_names if name.lower() not in self._index]
+        if missing:
+            raise ValueError(
+                f"virtual must name leads of this ECG ({', '.join(names)}), got unknown {', '.join(missing)}"
+            )
+        self._virtual = frozenset(virtual_names)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise TypeError(f"metadata must be a mapping (dict), got {type(metadata).__name__}")
+        info = dict(metadata or {})
+        info["units"] = "mV"
+        self._metadata = MappingProxyType(info)
+
+    # ---- validation -------------------------------------------------------------------------
+
+    @staticmethod
+    def _validated_signals(signals: Any) -> np.ndarray:
+        try:
+            array = np.asarray(signals, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"signals must be a numeric (n_leads, n_samples) array in mV, got {type(signals).__name__}"
+            ) from error
+        if array.ndim != 2:
+            hint = " (a single lead needs shape (1, n_samples): use signal[np.newaxis])" if array.ndim == 1 else ""
+            raise ValueError(f"signals must be a 2-D (n_leads, n_samples) array in mV, got shape {array.shape}{hint}")
+        if array.size == 0:
+            raise ValueError(f"signals must not be empty, got shape {array.shape}")
+        return array
+
+    @staticmethod
+    def _validated_names(lead_names: Any, n_leads: int) -> list[str]:
+        if isinstance(lead_names, str) or not isinstance(lead_names, Iterable):
+            raise TypeError(
+                f"lead_names must be a sequence of lead names (str), got {type(lead_names).__name__} {lead_names!r}"
+            )
+        names = _as_name_list(list(lead_names), "lead_names")
+        if len(names) != n_leads:
+            raise ValueError(
+                f"lead_names must give one name per row of signals: signals has {n_leads} lead(s) (rows), "
+                f"lead_names has {len(names)} ({', '.join(names)})"
+            )
+        seen: dict[str, str] = {}
+        duplicates = []
+        for name in names:
+            if name.lower() in seen:
+                duplicates.append(name)
+            seen.setdefault(name.lower(), name)
+        if duplicates:
+            raise ValueError(
+                f"lead_names must be unique (case-insensitive), got duplicate(s) {', '.join(duplicates)} in {names}"
+            )
+        return names
+
+    def _validated_angles(self, electrode_angles: Mapping[str, Any] | None) -> dict[str, tuple[float, float]]:
+        if electrode_angles is None:
+            return {}
+        if not isinstance(electrode_angles, Mapping):
+            raise TypeError(
+                "electrode_angles must map lead names to (theta, phi) in radians, "
+                f"got {type(electrode_angles).__name__}"
+            )
+        angles: dict[str, tuple[float, float]] = {}
+        for name, value in electrode_angles.items():
+            lead = canonical_lead_name(name)
+            if lead.lower() not in self._index:
+                raise ValueError(
+                    f"electrode_angles names lead {lead!r}, which this ECG does not have "
+                    f"({', '.join(self._lead_names)})"
+                )
+            pair = as_finite_array(value, f"electrode_angles[{lead!r}]")
+            if pair.shape != (2,):
+                raise ValueError(f"electrode_angles[{lead!r}] must be (theta, phi) in radians, got shape {pair.shape}")
+            direction_from_angles(pair[0], pair[1])  # range check: theta in [0, pi], phi in [-pi, pi]
+            angles[self._lead_names[self._index[lead.lower()]]] = (float(pair[0]), float(pair[1]))
+        return angles
+
+    # ---- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_array(
+        cls,
+        signals: Any,
+        fs: float,
+        lead_names: Sequence[str],
+        *,
+        nan_policy: str = "raise",
+        **kwargs: Any,
+    ) -> ECG:
+        """Build an ECG from an (n_leads, n_samples) array, optionally repairing NaN/inf samples.
+
+        Parameters
+        ----------
+        signals : (n_leads, n_samples) array_like, mV
+            One row per lead.
+        fs : float, Hz
+            Sampling rate (required).
+        lead_names : sequence of str
+            One name per row.
+        nan_policy : {"raise", "interpolate", "drop"}
+            What to do with NaN/inf samples: refuse them (default), fill them by linear
+            interpolation between the neighbouring finite samples of the same lead (constant
+            extrapolation at the edges; recorded in ``metadata["interpolated_samples"]``), or drop
+            the leads that contain any (recorded in ``metadata["dropped_leads"]``, with a warning).
+        **kwargs
+            ``electrode_angles``, ``virtual``, ``metadata`` as for :class:`ECG`.
+
+        Returns
+        -------
+        ecg : ECG
+        """
+        if nan_policy not in _NAN_POLICIES:
+            raise ValueError(f"nan_policy must be one of {', '.join(map(repr, _NAN_POLICIES))}, got {nan_policy!r}")
+        array = cls._validated_signals(signals)
+        names = cls._validated_names(lead_names, array.shape[0])
+        if nan_policy == "raise":
+            return cls(array, fs, names, **kwargs)
+        array, kept, bad_counts = _fill_non_finite(array, names, nan_policy)
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        if bad_counts and nan_policy == "interpolate":
+            metadata["interpolated_samples"] = dict(bad_counts)
+        elif bad_counts:
+            metadata["dropped_leads"] = {
+                **dict(metadata.get("dropped_leads", {})),
+                **{name: "non-finite samples" for name in bad_counts},
+            }
+            warnings.warn(
+                f"dropped lead(s) with NaN or infinite samples: {_describe_bad(bad_counts, array.shape[1])}",
+                UserWarning,
+                stacklevel=2,
+            )
+            kept_keys = {name.lower() for name in kept}
+            if kwargs.get("electrode_angles"):
+                kwargs["electrode_angles"] = {
+                    k: v for k, v in kwargs["electrode_angles"].items() if _lead_key(k) in kept_keys
+                }
+            if kwargs.get("virtual"):
+                kwargs["virtual"] = [
+                    name for name in _as_name_list(kwargs["virtual"], "virtual") if name.lower() in kept_keys
+                ]
+        return cls(array, fs, kept, metadata=metadata, **kwargs)
+
+    def _derived(
+        self,
+        signals: np.ndarray,
+        lead_names: Sequence[str] | None = None,
+        *,
+        fs: float | None = None,
+        step: str | None = None,
+        metadata_updates: Mapping[str, Any] | None = None,
+        electrode_angles: Mapping[str, tuple[float, float]] | None = None,
+        virtual: Iterable[str] | None = None,
+    ) -> ECG:
+        """A new ECG sharing this one's annotations, restricted to ``lead_names``."""
+        names = list(self._lead_names if lead_names is None else lead_names)
+        keys = {name.lower() for name in names}
+        angles = (
+            electrode_angles
+            if electrode_angles is not None
+            else {name: value for name, value in self._electrode_angles.items() if name.lower() in keys}
+        )
+        virtual_names = virtual if virtual is not None else [name for name in self._virtual if name.lower() in keys]
+        metadata = dict(self._metadata)
+        if step is not None:
+            metadata["processing"] = tuple(metadata.get("processing", ())) + (step,)
+        if metadata_updates:
+            metadata.update(metadata_updates)
+        sources = metadata.get("virtual_sources")
+        if sources:
+            metadata["virtual_sources"] = MappingProxyType(
+                {name: source for name, source in sources.items() if name.lower() in keys}
+            )
+        return ECG(
+            signals,
+            self._fs if fs is None else fs,
+            names,
+            electrode_angles=angles,
+            virtual=virtual_names,
+            metadata=metadata,
+        )
+
+    # ---- properties -------------------------------------------------------------------------
+
+    @property
+    def signals(self) -> np.ndarray:
+        """(n_leads, n_samples) float64, mV, read-only."""
+        return self._signals
+
+    @property
+    def fs(self) -> float:
+        """Sampling rate, Hz."""
+        return self._fs
+
+    @property
+    def lead_names(self) -> tuple[str, ...]:
+        """Canonical lead names, in row order."""
+        return self._lead_names
+
+    @property
+    def electrode_angles(self) -> Mapping[str, tuple[float, float]]:
+        """Read-only mapping lead name -> (theta, phi) in radians (possibly empty)."""
+        return self._electrode_angles
+
+    @property
+    def virtual(self) -> frozenset[str]:
+        """Names of the synthesised (virtual) leads."""
+        return self._virtual
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """Read-only mapping: record, age, sex, dx, units ("mV"), source, processing history..."""
+        return self._metadata
+
+    @property
+    def record(self) -> str | None:
+        """Record name from the metadata, or None."""
+        value = self._metadata.get("record")
+        return None if value is None else str(value)
+
+    @property
+    def n_leads(self) -> int:
+        """Number of leads."""
+        return self._signals.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples per lead."""
+        return self._signals.shape[1]
+
+    @property
+    def duration(self) -> float:
+        """Record duration n_samples / fs, s."""
+        return self.n_samples / self._fs
+
+    @property
+    def time(self) -> np.ndarray:
+        """(n_samples,) sample times from 0, s."""
+        return np.arange(self.n_samples) / self._fs
+
+    # ---- lead access --------------------------------------------------------------------------
+
+    def _row(self, name: Any) -> int:
+        if not isinstance(name, str):
+            raise TypeError(
+                f"leads are addressed by name (str), never by position; got {type(name).__name__} {name!r}. "
+                f"Available: {', '.join(self._lead_names)}"
+            )
+        key = _lead_key(name)
+        if key not in self._index:
+            raise LeadNotFoundError(f"lead {name!r} is not in this ECG; available leads: {', '.join(self._lead_names)}")
+        return self._index[key]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """(n_samples,) read-only signal of lead ``name`` (case-insensitive), mV."""
+        return self._signals[self._row(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.has_lead(name)
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the lead names."""
+        return iter(self._lead_names)
+
+    def __len__(self) -> int:
+        """Number of leads."""
+        return self.n_leads
+
+    def has_lead(self, name: str) -> bool:
+        """Whether the ECG has lead ``name`` (case-insensitive)."""
+        return _lead_key(name) in self._index
+
+    def select(self, names: str | Sequence[str]) -> ECG:
+        """The ECG restricted to ``names``, in that order.
+
+        Parameters
+        ----------
+        names : str or sequence of str
+            Lead names (case-insensitive), unique.
+
+        Returns
+        -------
+        ecg : ECG
+            With ``len(names)`` leads; angles, virtual marks and metadata carried over.
+
+        Raises
+        ------
+        LeadNotFoundError
+            (a KeyError and a ValueError) naming the missing lead(s) and listing the available ones.
+        """
+        wanted = _as_name_list(names, "names")
+        if not wanted:
+            raise ValueError("names must name at least one lead, got an empty sequence")
+        missing = [name for name in wanted if name.lower() not in self._index]
+        if missing:
+            raise LeadNotFoundError(
+                f"lead(s) {', '.join(map(repr, missing))} not in this ECG; "
+                f"available leads: {', '.join(self._lead_names)}"
+            )
+        rows = [self._index[name.lower()] for name in wanted]
+        return self._derived(self._signals[rows], [self._lead_names[row] for row in rows])
+
+    def drop_leads(self, names: str | Sequence[str]) -> ECG:
+        """The ECG without the leads ``names`` (case-insensitive; every name must exist).
+
+        Raises
+        ------
+        LeadNotFoundError
+            If a name is not a lead of this ECG.
+        ValueError
+            If no lead would be left.
+        """
+        unwanted = _as_name_list(names, "names")
+        missing = [name for name in unwanted if name.lower() not in self._index]
+        if missing:
+            raise LeadNotFoundError(
+                f"cannot drop lead(s) {', '.join(map(repr, missing))}: not in this ECG; "
+                f"available leads: {', '.join(self._lead_names)}"
+            )
+        drop = {name.lower() for name in unwanted}
+        keep = [name for name in self._lead_names if name.lower() not in drop]
+        if not keep:
+            raise ValueError(f"dropping {', '.join(unwanted)} would leave no lead")
+        return self.select(keep)
+
+    # ---- virtual leads and angles -------------------------------------------------------------
+
+    def with_virtual(
+        self,
+        name: str,
+        signal: Any,
+        *,
+        angles: tuple[float, float] | None = None,
+        source: str = "synthesised",
+    ) -> ECG:
+        """Add a synthesised lead, marked virtual.
+
+        Parameters
+        ----------
+        name : str
+            New lead name (must not exist yet).
+        signal : (n_samples,) array_like, mV
+            Finite samples at this ECG's ``fs``.
+        angles : (theta, phi), radians, optional
+            View of the new lead.
+        source : str
+            How it was made (e.g. ``"dower"``, ``"hybrid panorama"``); stored in
+            ``metadata["virtual_sources"][name]``.
+
+        Returns
+        -------
+        ecg : ECG
+            With the new lead appended last and listed in :attr:`virtual`.
+        """
+        lead = canonical_lead_name(name)
+        if lead.lower() in self._index:
+            raise ValueError(
+                f"name {lead!r} is already a lead of this ECG ({', '.join(self._lead_names)}); choose another name"
+            )
+        values = as_finite_array(signal, "signal", ndim=1)
+        if values.shape[0] != self.n_samples:
+            raise ValueError(f"signal must have this ECG's {self.n_samples} samples, got {values.shape[0]}")
+        if not isinstance(source, str):
+            raise TypeError(f"source must be a str describing how the lead was made, got {type(source).__name__}")
+        electrode_angles = dict(self._electrode_angles)
+        if angles is not None:
+            electrode_angles[lead] = angles
+        sources = dict(self._metadata.get("virtual_sources", {}))
+        sources[lead] = source
+        return self._derived(
+            np.vstack([self._signals, values[np.newaxis]]),
+            self._lead_names + (lead,),
+            metadata_updates={"virtual_sources": MappingProxyType(sources)},
+            electrode_angles=electrode_angles,
+            virtual=set(self._virtual) | {lead},
+        )
+
+    @classmethod
+    def concat(cls, ecgs: Sequence[ECG]) -> ECG:
+        """Stack the leads of several ECGs of the same ``fs`` and length.
+
+        Lead names must be unique across them; angles and virtual marks are kept; metadata comes
+        from the first ECG (``virtual_sources`` merged).
+
+        Parameters
+        ----------
+        ecgs : sequence of ECG
+
+        Returns
+        -------
+        ecg : ECG
+        """
+        items = list(ecgs)
+        if not items or not all(isinstance(item, ECG) for item in items):
+            raise TypeError(f"ecgs must be a non-empty sequence of ECG, got {[type(item).__name__ for item in items]}")
+        first = items[0]
+        for position, item in enumerate(items[1:], start=1):
+            if item.fs != first.fs or item.n_samples != first.n_samples:
+                raise ValueError(
+                    f"ecgs must share fs and length: ecgs[0] has {first.n_samples} samples at {first.fs:g} Hz, "
+                    f"ecgs[{position}] has {item.n_samples} samples at {item.fs:g} Hz (resample first)"
+                )
+        angles: dict[str, tuple[float, float]] = {}
+        sources: dict[str, str] = {}
+        for item in items:
+            angles.update(item.electrode_angles)
+            sources.update(item.metadata.get("virtual_sources", {}))
+        metadata = dict(first.metadata)
+        if sources:
+            metadata["virtual_sources"] = MappingProxyType(sources)
+        return cls(
+            np.vstack([item.signals for item in items]),
+            first.fs,
+            [name for item in items for name in item.lead_names],
+            electrode_angles=angles,
+            virtual=set().union(*(item.virtual for item in items)),
+            metadata=metadata,
+        )
+
+    def with_standard_angles(self) -> ECG:
+        """The ECG with the Nef-Net view angles of every standard lead it has (others unchanged).
+
+        Angles from :data:`geometry.angles.STANDARD_LEAD_ANGLES` (radians); angles already set are
+        kept.
+        """
+        angles = {name: STANDARD_LEAD_ANGLES[name] for name in self._lead_names if name in STANDARD_LEAD_ANGLES}
+        angles.update(self._electrode_angles)
+        return self._derived(self._signals, electrode_angles=angles)
+
+    # ---- filters ----------------------------------------------------------------------------
+
+    def _check_frequency(self, value: Any, name: str) -> float:
+        frequency = as_positive_scalar(value, name, "Hz")
+        nyquist = self._fs / 2.0
+        if frequency >= nyquist:
+            raise ValueError(f"{name} must be below the Nyquist frequency fs/2 = {nyquist:g} Hz, got {frequency:g} Hz")
+        return frequency
+
+    @staticmethod
+    def _check_order(order: Any) -> int:
+        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+            raise ValueError(f"order must be a positive integer, got {order!r}")
+        return int(order)
+
+    def _filtered(self, sos: np.ndarray, step: str) -> ECG:
+        from scipy.signal import sosfiltfilt
+
+        try:
+            filtered = sosfiltfilt(sos, self._signals, axis=1)
+        except ValueError as error:  # record shorter than the filter's padding
+            raise ValueError(f"the record ({self.n_samples} samples) is too short for {step}: {error}") from error
+        return self._derived(filtered, step=step)
+
+    def bandpass(self, low: float = 0.5, high: float = 40.0, *, order: int = 2) -> ECG:
+        """Zero-phase Butterworth band-pass (``scipy.signal.butter`` sos + ``sosfiltfilt``).
+
+        Parameters
+        ----------
+        low, high : float, Hz
+            Pass band edges, ``0 < low < high < fs / 2``.
+        order : int
+            Butterworth order (doubled in effect by the forward-backward pass).
+
+        Returns
+        -------
+        ecg : ECG
+        """
+        from scipy.signal import butter
+
+        low_hz = self._check_frequency(low, "low")
+        high_hz = self._check_frequency(high, "high")
+        if low_hz >= high_hz:
+            raise ValueError(f"low must be below high, got low={low_hz:g} Hz and high={high_hz:g} Hz")
+        sos = butter(self._check_order(order), [low_hz, high_hz], btype="bandpass", fs=self._fs, output="sos")
+        return self._filtered(sos, f"bandpass {low_hz:g}-{high_hz:g} Hz (Butterworth order {order}, zero-phase)")
+
+    def highpass(self, cutoff: float = 0.5, *, order: int = 2) -> ECG:
+        """Zero-phase Butterworth high-pass (baseline-wander removal), ``0 < cutoff < fs / 2`` Hz."""
+        from scipy.signal import butter
+
+        cutoff_hz = self._check_frequency(cutoff, "cutoff")
+        sos = butter(self._check_order(order), cutoff_hz, btype="highpass", fs=self._fs, output="sos")
+        return self._filtered(sos, f"highpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+
+    def lowpass(self, cutoff: float = 40.0, *, order: int = 2) -> ECG:
+        """Zero-phase Butterworth low-pass, ``0 < cutoff < fs / 2`` Hz."""
+        from scipy.signal import butter
+
+        cutoff_hz = self._check_frequency(cutoff, "cutoff")
+        sos = butter(self._check_order(order), cutoff_hz, btype="lowpass", fs=self._fs, output="sos")
+        return self._filtered(sos, f"lowpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+
+    def notch(self, frequency: float, *, quality: float = 30.0) -> ECG:
+        """Zero-phase notch (``scipy.signal.iirnotch``) at ``frequency`` Hz (e.g. 50 or 60 mains).
+
+        Parameters
+        ----------
+        frequency : float, Hz
+            Centre, ``0 < frequency < fs / 2``.
+        quality : float
+            Quality factor: the -3 dB width is ``frequency / quality``.
+        """
+        from scipy.signal import iirnotch, tf2sos
+
+        centre = self._check_frequency(frequency, "frequency")
+        q = as_positive_scalar(quality, "quality")
+        b, a = iirnotch(centre, q, fs=self._fs)
+        return self._filtered(tf2sos(b, a), f"notch {centre:g} Hz (Q {q:g}, zero-phase)")
+
+    def resample(self, fs: float, *, max_denominator: int = 1000) -> ECG:
+        """Resample to a new rate with ``scipy.signal.resample_poly`` (anti-aliased polyphase FIR).
+
+        The ratio ``fs / self.fs`` is approximated by a fraction ``up / down`` with
+        ``down <= max_denominator``; the returned ECG's ``fs`` is the rate actually reached,
+        ``self.fs * up / down`` (a warning says so if it differs from the requested one by more than
+        1e-9 relative).
+
+        Parameters
+        ----------
+        fs : float, Hz
+            Target sampling rate.
+        max_denominator : int
+            Largest ``down`` factor tried.
+
+        Returns
+        -------
+        ecg : ECG
+            With ``ceil(n_samples * up / down)`` samples.
+        """
+        from scipy.signal import resample_poly
+
+        target = as_positive_scalar(fs, "fs", "Hz")
+        ratio = Fraction(target / self._fs).limit_denominator(int(max_denominator))
+        if ratio == 0:
+            raise ValueError(
+                f"fs={target:g} Hz is too low to resample from {self._fs:g} Hz with max_denominator={max_denominator}"
+            )
+        achieved = self._fs * ratio.numerator / ratio.denominator
+        if not math.isclose(achieved, target, rel_tol=1e-9):
+            warnings.warn(
+                f"resampling to {achieved:.6g} Hz (ratio {ratio.numerator}/{ratio.denominator}), the closest rational "
+                f"approximation of {target:g} Hz; raise max_denominator for a closer one",
+                UserWarning,
+                stacklevel=2,
+            )
+        if ratio == 1:
+            return self._derived(self._signals)
+        resampled = resample_poly(self._signals, ratio.numerator, ratio.denominator, axis=1)
+        return self._derived(
+            resampled,
+            fs=achieved,
+            step=f"resample {self._fs:g} -> {achieved:g} Hz (polyphase {ratio.numerator}/{ratio.denominator})",
+        )
+
+    # ---- lead quality -------------------------------------------------------------------------
+
+    def flat_leads(self, *, threshold_mv: float = 0.01, max_constant_fraction: float = 0.5) -> tuple[str, ...]:
+        """Leads that carry no signal (dead channels).
+
+        A lead is flat when its robust amplitude, the range between its 1st and 99th percentiles,
+        is below ``threshold_mv`` (so a dead channel with a few spikes is still flat), or when a
+        single run of exactly repeated values covers more than ``max_constant_fraction`` of the
+        record.
+
+        Parameters
+        ----------
+        threshold_mv : float, mV
+            Smallest robust amplitude of a usable lead (a QRS is typically 0.5-3 mV).
+        max_constant_fraction : float in (0, 1]
+            Largest fraction of the record a single constant run may cover.
+
+        Returns
+        -------
+        names : tuple of str
+            In lead order.
+        """
+        threshold = as_positive_scalar(threshold_mv, "threshold_mv", "mV")
+        fraction = as_positive_scalar(max_constant_fraction, "max_constant_fraction")
+        if fraction > 1:
+            raise ValueError(f"max_constant_fraction must lie in (0, 1], got {fraction}")
+        low, high = np.percentile(self._signals, [1.0, 99.0], axis=1)
+        flat = []
+        for index, name in enumerate(self._lead_names):
+            if (
+                high[index] - low[index] < threshold
+                or _longest_constant_run(self._signals[index]) > fraction * self.n_samples
+            ):
+                flat.append(name)
+        return tuple(flat)
+
+    def saturated_leads(
+        self,
+        *,
+        min_duration: float = 0.05,
+        clip_duration: float = 0.01,
+        min_clips: int = 3,
+        tolerance_mv: float = 1e-9,
+    ) -> tuple[str, ...]:
+        """Leads clipped at the amplifier's range (stuck at their own extreme value).
+
+        For each lead the samples equal (within ``tolerance_mv``) to its own maximum, and separately
+        to its own minimum, are grouped into runs. The lead is saturated when one run lasts at
+        least ``min_duration`` (stuck), or when at least ``min_clips`` runs at the same extreme
+        last at least ``clip_duration`` each (QRS peaks clipped beat after beat). Runs touching the
+        first or last sample are ignored: a constant head or tail is how some databases pad their
+        records (the PTB-XL records end in about 0.1 s of constant value), not clipping. Flat leads
+        (:meth:`flat_leads`) are not reported here.
+
+        Parameters
+        ----------
+        min_duration : float, s
+            Shortest single run at an extreme that counts as stuck.
+        clip_duration : float, s
+            Shortest run counted as one clipped peak.
+        min_clips : int
+            Number of clipped peaks at one extreme that makes a lead saturated.
+        tolerance_mv : float, mV
+            Distance from the extreme still counted as at the extreme.
+
+        Returns
+        -------
+        names : tuple of str
+            In lead order.
+        """
+        stuck_samples = max(2, math.ceil(as_positive_scalar(min_duration, "min_duration", "s") * self._fs))
+        clip_samples = max(2, math.ceil(as_positive_scalar(clip_duration, "clip_duration", "s") * self._fs))
+        if isinstance(min_clips, bool) or not isinstance(min_clips, (int, np.integer)) or min_clips < 1:
+            raise ValueError(f"min_clips must be a positive integer, got {min_clips!r}")
+        tolerance = float(tolerance_mv)
+        if not np.isfinite(tolerance) or tolerance < 0:
+            raise ValueError(f"tolerance_mv must be a finite non-negative number in mV, got {tolerance_mv!r}")
+        flat = set(self.flat_leads())
+        saturated = []
+        for index, name in enumerate(self._lead_names):
+            if name in flat:
+                continue
+            signal = self._signals[index]
+            for extreme in (signal.max(), signal.min()):
+                starts, stops = _runs(np.abs(signal - extreme) <= tolerance)
+                interior = (starts > 0) & (stops < signal.size)
+                lengths = (stops - starts)[interior]
+                if lengths.size and (
+                    lengths.max() >= stuck_samples or np.count_nonzero(lengths >= clip_samples) >= min_clips
+                ):
+                    saturated.append(name)
+                    break
+        return tuple(saturated)
+
+    def drop_unusable(self, *, warn: bool = True, threshold_mv: float = 0.01) -> ECG:
+        """The ECG without its flat and saturated leads.
+
+        Parameters
+        ----------
+        warn : bool
+            Emit a ``UserWarning`` naming the dropped leads and why.
+        threshold_mv : float, mV
+            Passed to :meth:`flat_leads`.
+
+        Returns
+        -------
+        ecg : ECG
+            ``metadata["dropped_leads"]`` maps each dropped lead to ``"flat"`` or ``"saturated"``.
+
+        Raises
+        ------
+        ValueError
+            If every lead is unusable.
+        """
+        reasons = {name: "flat" for name in self.flat_leads(threshold_mv=threshold_mv)}
+        reasons.update({name: "saturated" for name in self.saturated_leads()})
+        if not reasons:
+            return self
+        keep = [name for name in self._lead_names if name not in reasons]
+        label = f"record {self.record}" if self.record else "the ECG"
+        description = ", ".join(f"{name} ({reason})" for name, reason in reasons.items())
+        if not keep:
+            raise ValueError(f"no usable lead left in {label}: every lead is flat or saturated ({description})")
+        if warn:
+            warnings.warn(f"dropping unusable lead(s) from {label}: {description}", UserWarning, stacklevel=2)
+        dropped = {**dict(self._metadata.get("dropped_leads", {})), **reasons}
+        rows = [self._index[name.lower()] for name in keep]
+        return self._derived(
+            self._signals[rows],
+            keep,
+            step=f"dropped unusable {description}",
+            metadata_updates={"dropped_leads": dropped},
+        )
+
+    # ---- display ----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        leads = f"{self.n_leads} lead{'s' if self.n_leads != 1 else ''}"
+        if self._virtual:
+            virtual = [name for name in self._lead_names if name in self._virtual]
+            leads += f" ({len(virtual)} virtual: {', '.join(virtual)})"
+        text = f"<ECG | {leads} x {self.n_samples} samples at {self._fs:g} Hz ({self.duration:.1f} s), mV"
+        if self.record:
+            text += f", record {self.record}"
+        return text + ">"
+
+
+# --------------------------------------------------------------------------------------------
+# WFDB reading
+# --------------------------------------------------------------------------------------------
+
+_COMMENT_FIELD = re.compile(r"^\s*([^:]+?)\s*:\s*(.*?)\s*$")
+_UNKNOWN_VALUES = {"", "unknown", "nan", "n/a", "na", "none"}
+_SEX_NAMES = {"m": "male", "male": "male", "f": "female", "female": "female"}
+
+
+def _parse_comments(comments: Sequence[str]) -> dict[str, Any]:
+    """Header comments -> ``header`` (all ``key: value`` lines) plus parsed age, sex and dx."""
+    fields: dict[str, str] = {}
+    for line in comments:
+        match = _COMMENT_FIELD.match(line)
+        if match:
+            fields.setdefault(match.group(1), match.group(2))
+    lowered = {key.lower(): value for key, value in fields.items()}
+    parsed: dict[str, Any] = {"header": MappingProxyType(fields)}
+    age_text = lowered.get("age")
+    age: int | float | None = None
+    if age_text is not None and age_text.strip().lower() not in _UNKNOWN_VALUES:
+        try:
+            number = float(age_text)
+            age = int(number) if number.is_integer() else number
+        except ValueError:
+            age = None
+    parsed["age"] = age
+    sex_text = (lowered.get("sex") or "").strip().lower()
+    parsed["sex"] = None if sex_text in _UNKNOWN_VALUES else _SEX_NAMES.get(sex_text, sex_text)
+    dx_text = lowered.get("dx")
+    parsed["dx"] = tuple(code.strip() for code in dx_text.split(",") if code.strip()) if dx_text else ()
+    return parsed
+
+
+def _record_base(path: str | os.PathLike[str]) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like naming a WFDB record, got {type(path).__name__} {path!r}")
+    base = Path(path)
+    if base.suffix.lower() in {".hea", ".dat", ".mat", ".xyz"}:
+        base = base.with_suffix("")
+    return base
+
+
+def read_wfdb(path: str | os.PathLike[str], *, nan_policy: str = "raise") -> ECG:
+    """Read one WFDB record (PTB, PTB-XL, PhysioNet/CinC Challenge 2021) with ``wfdb.rdrecord``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The record without extension (``.../s0010_re``, ``.../E07500``); a trailing ``.hea``,
+        ``.dat`` or ``.mat`` is ignored.
+    nan_policy : {"raise", "interpolate", "drop"}
+        For samples that WFDB marks invalid (NaN), as in :meth:`ECG.from_array`.
+
+    Returns
+    -------
+    ecg : ECG
+        Signals converted to mV from each channel's header units (mV, uV or V, any case), lead
+        names canonical (PTB's ``vx, vy, vz`` become ``X, Y, Z``). ``metadata`` holds ``record``,
+        ``path``, ``source`` ("wfdb"), ``units`` ("mV"), ``original_units`` (per lead, as in the
+        header), ``age`` (int or None), ``sex`` (``"male"``, ``"female"``, another lower-case
+        value as given, or None), ``dx`` (tuple of code
+        strings, e.g. SNOMED-CT in the Challenge records), ``header`` (every ``key: value``
+        comment line) and ``comments`` (the raw comment lines).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the header (or a signal file it names) does not exist; the message names the path.
+    ValueError
+        If a channel's units are not a voltage the reader knows.
+    """
+    base = _record_base(path)
+    header = base.with_name(base.name + ".hea")
+    if not header.is_file():
+        raise FileNotFoundError(f"no WFDB record at {str(base)!r}: header file {str(header)!r} does not exist")
+    import wfdb
+
+    try:
+        record = wfdb.rdrecord(str(base))
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"WFDB record {str(base)!r}: a signal file named in its header is missing ({error})"
+        ) from error
+    if record.p_signal is None:
+        raise ValueError(f"WFDB record {str(base)!r} has no physical signals")
+    names = [canonical_lead_name(name) for name in record.sig_name]
+    units = list(record.units or ["mV"] * len(names))
+    factors = []
+    for name, unit in zip(names, units, strict=True):
+        key = (unit or "mV").strip().lower()
+        if key not in _UNIT_TO_MV:
+            raise ValueError(
+                f"WFDB record {str(base)!r}, lead {name}: unknown physical units {unit!r}; "
+                "expected a voltage in mV, uV or V"
+            )
+        factors.append(_UNIT_TO_MV[key])
+    signals = np.asarray(record.p_signal, dtype=np.float64).T * np.asarray(factors)[:, np.newaxis]
+    metadata: dict[str, Any] = {
+        "record": record.record_name,
+        "path": str(base),
+        "source": "wfdb",
+        "original_units": tuple(units),
+        "comments": tuple(record.comments or ()),
+    }
+    metadata.update(_parse_comments(record.comments or ()))
+    return ECG.from_array(signals, float(record.fs), names, nan_policy=nan_policy, metadata=metadata)
+
+
+def read_wfdb_folder(folder: str | os.PathLike[str], *, pattern: str = "*.hea", nan_policy: str = "raise") -> list[ECG]:
+    """Read every WFDB record of a folder, sorted by record name.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Directory holding ``.hea`` headers and their signal files.
+    pattern : str
+        Glob pattern for the headers (e.g. ``"JS*.hea"``).
+    nan_policy : {"raise", "interpolate", "drop"}
+        Passed to :func:`read_wfdb`.
+
+    Returns
+    -------
+    ecgs : list of ECG
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` is not a directory or no header matches ``pattern``.
+    """
+    directory = Path(folder)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"folder {str(directory)!r} is not a directory")
+    headers = sorted(path for path in directory.glob(pattern) if path.suffix.lower() == ".hea")
+    if not headers:
+        raise FileNotFoundError(f"no WFDB header matching {pattern!r} in folder {str(directory)!r}")
+    return [read_wfdb(header.with_suffix(""), nan_policy=nan_policy) for header in headers]

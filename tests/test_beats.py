@@ -1,0 +1,278 @@
+"""hybridfield.beats: beat segmentation on real records and Nef-Net protocol cycles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybridfield.beats import (
+    REGION_NAMES,
+    BeatSegmentation,
+    BeatSet,
+    minmax_denormalise,
+    minmax_normalise,
+    nefnet_beats,
+    segment_beats,
+)
+from hybridfield.data import ECG, STANDARD_12_LEADS, LeadNotFoundError, read_wfdb
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+RECORDS = {
+    "s0010_re": DATA / "ptbdb" / "s0010_re",  # 1000 Hz, 38.4 s, 15 leads
+    "E07500": DATA / "cinc2021" / "E07500",  # 500 Hz, 10 s, slow (57 bpm)
+    "HR06000": DATA / "cinc2021" / "HR06000",
+    "JS20000": DATA / "cinc2021" / "JS20000",  # tachycardia
+}
+ORDER = ("p_onset", "qrs_onset", "r_peak", "qrs_offset", "t_offset")
+BOUNDARIES = ("p_onset", "p_offset", "qrs_onset", "r_peak", "qrs_offset", "t_onset", "t_offset")
+
+
+@pytest.fixture(scope="module")
+def nk():
+    # NeuroKit2 does the delineation; it must be installed for these tests to mean anything.
+    return pytest.importorskip("neurokit2", reason="segment_beats needs neurokit2")
+
+
+@pytest.fixture(scope="module")
+def ecgs() -> dict[str, ECG]:
+    loaded = {}
+    for name, path in RECORDS.items():
+        if not path.with_suffix(".hea").exists():
+            pytest.fail(f"record {path} is missing: the shared data must lie beside the repository at {DATA}")
+        loaded[name] = read_wfdb(path)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def segmentations(nk, ecgs) -> dict[str, BeatSegmentation]:
+    return {name: segment_beats(ecg) for name, ecg in ecgs.items()}
+
+
+@pytest.fixture(scope="module")
+def single_lead(nk, ecgs) -> dict[str, BeatSegmentation]:
+    """Plain NeuroKit2 detection on lead II, for comparison."""
+    return {name: segment_beats(ecg, robust=False) for name, ecg in ecgs.items()}
+
+
+def _inverted(ecg: ECG, lead: str) -> ECG:
+    signals = np.array(ecg.signals)
+    signals[ecg.lead_names.index(lead)] *= -1.0
+    return ECG(signals, ecg.fs, ecg.lead_names, metadata=ecg.metadata)
+
+
+def _matched_fraction(found: np.ndarray, reference: np.ndarray, tolerance: int) -> float:
+    distance = np.abs(found[:, np.newaxis] - reference[np.newaxis, :]).min(axis=1)
+    return float(np.mean(distance <= tolerance))
+
+
+# ------------------------------------------------------------------ segmentation
+
+
+@pytest.mark.parametrize("record", list(RECORDS))
+def test_plausible_number_of_beats(record: str, ecgs, segmentations) -> None:
+    ecg, segmentation = ecgs[record], segmentations[record]
+    assert segmentation.fs == ecg.fs and segmentation.n_samples == ecg.n_samples
+    assert segmentation.record == record and segmentation.lead_used == "II"
+    rate = segmentation.heart_rate
+    assert 30.0 <= rate <= 150.0
+    # the beat count agrees with the rate and the duration (one beat of slack at each end)
+    assert abs(segmentation.n_beats - ecg.duration * rate / 60.0) <= 2.0
+    rr = segmentation.rr_intervals
+    assert np.all(rr > 0.3) and np.all(rr < 2.0)  # s: no double detection, no missed run of beats
+    assert segmentation.quality in {"good", "fair"}
+    assert segmentation.n_valid >= 0.6 * segmentation.n_beats
+
+
+@pytest.mark.parametrize("record", list(RECORDS))
+def test_boundaries_are_ordered_in_valid_beats(record: str, segmentations) -> None:
+    segmentation = segmentations[record]
+    for name in BOUNDARIES:
+        values = segmentation.boundaries(name)
+        assert values.dtype == np.int64 and values.shape == (segmentation.n_beats,)
+        assert np.all((values == -1) | ((values >= 0) & (values < segmentation.n_samples)))
+    valid = segmentation.valid
+    assert valid.any()
+    stacked = np.stack([getattr(segmentation, name)[valid] for name in ORDER])
+    assert np.all(np.diff(stacked, axis=0) > 0)
+    assert np.all(segmentation.p_offset[valid] <= segmentation.qrs_onset[valid])
+    assert np.all(segmentation.qrs_offset[valid] <= segmentation.t_onset[valid])
+    # flags agree with validity
+    assert set(segmentation.beat_quality[valid]) <= {"good", "irregular"}
+    assert not set(segmentation.beat_quality[~valid]) & {"good", "irregular"}
+    missing = np.any(np.stack([getattr(segmentation, name) for name in BOUNDARIES]) < 0, axis=0)
+    assert np.all(segmentation.beat_quality[missing] == "missing_waves")
+
+
+@pytest.mark.parametrize("record", list(RECORDS))
+def test_robust_detection_ignores_an_inverted_lead(record: str, ecgs, segmentations, single_lead) -> None:
+    ecg, upright = ecgs[record], segmentations[record]
+    flipped = segment_beats(_inverted(ecg, "II"))
+    np.testing.assert_array_equal(flipped.r_peak, upright.r_peak)
+    assert flipped.lead_inverted != upright.lead_inverted
+    for name in BOUNDARIES:
+        np.testing.assert_array_equal(getattr(flipped, name), getattr(upright, name))
+    # and it detects the same beats as single-lead detection on the unaltered record
+    single = single_lead[record]
+    assert single.robust is False and single.detection_leads == ("II",)
+    assert abs(single.n_beats - upright.n_beats) <= 1
+    tolerance = round(0.04 * ecg.fs)
+    assert _matched_fraction(upright.r_peak, single.r_peak, tolerance) >= 0.95
+    assert _matched_fraction(single.r_peak, upright.r_peak, tolerance) >= 0.95
+
+
+def test_single_lead_detection_is_fooled_by_inversion_where_robust_is_not(nk, ecgs, segmentations) -> None:
+    ecg = ecgs["HR06000"]
+    upright = segmentations["HR06000"]
+    naive = segment_beats(_inverted(ecg, "II"), robust=False)
+    tolerance = round(0.01 * ecg.fs)
+    # the naive detector follows the flipped lead's maxima (the S waves), not the R peaks
+    assert _matched_fraction(naive.r_peak, upright.r_peak, tolerance) < 0.5
+
+
+@pytest.mark.parametrize("record", ["s0010_re", "JS20000"])
+def test_multilead_delineation(record: str, ecgs, segmentations, single_lead) -> None:
+    ecg = ecgs[record]
+    multi = segment_beats(ecg, multilead=True)
+    np.testing.assert_array_equal(multi.r_peak, segmentations[record].r_peak)
+    assert set(multi.delineation_leads) == set(ecg.lead_names)
+    # at least as many valid beats as either single-lead delineation of lead II
+    assert multi.n_valid >= max(segmentations[record].n_valid, single_lead[record].n_valid) - 1
+    assert multi.n_valid >= 0.8 * multi.n_beats
+    valid = multi.valid
+    assert np.all(np.diff(np.stack([getattr(multi, name)[valid] for name in ORDER]), axis=0) > 0)
+
+
+def test_flat_leads_do_not_break_segmentation(nk, ecgs) -> None:
+    dead = read_wfdb(DATA / "cinc2021" / "JS20004")  # V2, V4, V6 are all-zero
+    segmentation = segment_beats(dead)
+    assert not {"V2", "V4", "V6"} & set(segmentation.detection_leads)
+    assert 30.0 <= segmentation.heart_rate <= 150.0
+    assert abs(segmentation.n_beats - dead.duration * segmentation.heart_rate / 60.0) <= 2.0
+    assert segment_beats(dead, multilead=True).n_valid > 0
+
+    ecg = ecgs["HR06000"]
+    signals = np.array(ecg.signals)
+    signals[ecg.lead_names.index("II")] = 0.0
+    no_lead_two = ECG(signals, ecg.fs, ecg.lead_names)
+    fallback = segment_beats(no_lead_two)
+    assert fallback.lead_used == "I"
+    assert abs(fallback.n_beats - segment_beats(ecg).n_beats) <= 1
+    with pytest.raises(ValueError, match="'II' is flat or saturated"):
+        segment_beats(no_lead_two, lead="II")
+
+
+def test_segmentation_input_errors(nk, ecgs) -> None:
+    ecg = ecgs["HR06000"]
+    with pytest.raises(ValueError, match="method must be one of"):
+        segment_beats(ecg, method="magic")
+    with pytest.raises(LeadNotFoundError, match="available leads"):
+        segment_beats(ecg, lead="V9")
+    with pytest.raises(ValueError, match="at least 2 s"):
+        segment_beats(ECG(ecg.signals[:, :500], ecg.fs, ecg.lead_names))
+    with pytest.raises(TypeError, match="ECG"):
+        segment_beats(ecg.signals)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ Nef-Net cycles
+
+
+def _check_beat_set(beats: BeatSet, n_leads: int) -> None:
+    assert beats.signals.shape == (beats.n_beats, n_leads, 512)
+    assert beats.regions.shape == (beats.n_beats, 512) and beats.regions.dtype == np.int8
+    assert beats.fs == 500.0 and beats.n_beats > 0
+    padding = REGION_NAMES.index("padding")
+    for signal, regions, length in zip(beats.signals, beats.regions, beats.lengths, strict=True):
+        assert 0 < length <= 512
+        assert np.all(signal[:, length:] == 0.0)
+        assert np.all(regions[length:] == padding) and np.all(regions[:length] != padding)
+        # contiguous runs in the order P, PR, QRS, ST, T, TP (PR and ST may be empty)
+        assert np.all(np.diff(regions.astype(int)) >= 0)
+        present = set(np.unique(regions[:length]).tolist())
+        assert {0, 2, 4, 5} <= present
+        assert regions[0] == 0 and regions[length - 1] == 5
+
+
+@pytest.mark.parametrize("record", ["HR06000", "JS20000"])
+def test_nefnet_cycles_at_500_hz(record: str, ecgs, segmentations) -> None:
+    ecg, segmentation = ecgs[record].bandpass(0.5, 40.0), segmentations[record]
+    beats = nefnet_beats(ecg, segmentation)
+    _check_beat_set(beats, 12)
+    assert beats.lead_names == STANDARD_12_LEADS and beats.record == record and beats.units == "mV"
+    assert beats.n_beats + beats.n_too_long + beats.n_unusable == segmentation.n_beats
+    for k, beat in enumerate(beats.beat_index):
+        start, length = beats.start[k], beats.lengths[k]
+        # the cycle is the record from this P onset to the next one, unaltered
+        assert start == segmentation.p_onset[beat] and start + length == segmentation.p_onset[beat + 1]
+        np.testing.assert_array_equal(beats.signals[k, :, :length], ecg.signals[:, start : start + length])
+        # region lengths are the delineated intervals
+        counts = np.bincount(beats.regions[k], minlength=7)
+        assert counts[0] == segmentation.p_offset[beat] - segmentation.p_onset[beat]
+        assert counts[2] == segmentation.qrs_offset[beat] - segmentation.qrs_onset[beat]
+        assert counts[4] == segmentation.t_offset[beat] - segmentation.t_onset[beat]
+
+
+def test_nefnet_cycles_from_the_1000_hz_ptb_record(ecgs, segmentations) -> None:
+    ecg, segmentation = ecgs["s0010_re"], segmentations["s0010_re"]
+    assert ecg.fs == 1000.0
+    beats = nefnet_beats(ecg.bandpass(0.5, 40.0), segmentation, leads=STANDARD_12_LEADS)
+    _check_beat_set(beats, 12)
+    # 82 bpm: cycles of about 0.73 s, i.e. about 366 samples at 500 Hz
+    assert np.median(beats.lengths) == pytest.approx(500.0 * 60.0 / segmentation.heart_rate, rel=0.1)
+    assert beats.n_beats >= 0.6 * segmentation.n_beats
+
+
+def test_long_cycles_are_dropped_and_counted(ecgs, segmentations) -> None:
+    # E07500 beats at 57 bpm: most cycles last more than 512 samples (1.024 s) at 500 Hz
+    beats = nefnet_beats(ecgs["E07500"], segmentations["E07500"])
+    assert beats.n_too_long >= 5
+    assert np.all(beats.lengths <= 512)
+    longer = nefnet_beats(ecgs["E07500"], segmentations["E07500"], length=700)
+    assert longer.n_too_long == 0 and longer.n_beats == beats.n_beats + beats.n_too_long
+
+
+def test_nefnet_refuses_a_foreign_segmentation(ecgs, segmentations) -> None:
+    with pytest.raises(ValueError, match="segmentation must come from this ecg"):
+        nefnet_beats(ecgs["HR06000"], segmentations["s0010_re"])
+    with pytest.raises(ValueError, match="length"):
+        nefnet_beats(ecgs["HR06000"], segmentations["HR06000"], length=0)
+
+
+# ------------------------------------------------------------------ min-max normalisation
+
+
+def test_minmax_round_trip(ecgs, segmentations) -> None:
+    beats = nefnet_beats(ecgs["HR06000"], segmentations["HR06000"])
+    normalised, minimum, maximum = minmax_normalise(beats)
+    assert normalised.units == "normalised" and minimum.shape == maximum.shape == (beats.n_beats,)
+    mask = beats.mask
+    for k in range(beats.n_beats):
+        unpadded = normalised.signals[k][:, mask[k]]
+        assert unpadded.min() == pytest.approx(0.0, abs=1e-12) and unpadded.max() == pytest.approx(1.0, abs=1e-12)
+        assert np.all(normalised.signals[k][:, ~mask[k]] == 0.0)
+        # joint over leads: each beat's extremes come from the raw beat, over all its leads
+        assert minimum[k] == beats.signals[k][:, mask[k]].min() and maximum[k] == beats.signals[k][:, mask[k]].max()
+    # not per lead: some lead does not reach both 0 and 1
+    per_lead_span = np.ptp(normalised.signals[0][:, mask[0]], axis=1)
+    assert per_lead_span.min() < 0.9
+    restored = minmax_denormalise(normalised, minimum, maximum)
+    np.testing.assert_allclose(restored.signals, beats.signals, rtol=0, atol=1e-12)
+    assert restored.units == "mV"
+
+
+def test_minmax_on_arrays() -> None:
+    rng = np.random.default_rng(3)
+    signals = rng.normal(0, 1, (4, 3, 50))
+    lengths = np.array([50, 40, 30, 20])
+    padded = np.where(np.arange(50)[None, None, :] < lengths[:, None, None], signals, 0.0)
+    normalised, minimum, maximum = minmax_normalise(padded, lengths=lengths)
+    assert np.allclose(normalised.reshape(4, -1).max(axis=1), 1.0)
+    assert np.all(normalised[1, :, 40:] == 0.0)
+    np.testing.assert_allclose(minmax_denormalise(normalised, minimum, maximum, lengths=lengths), padded, atol=1e-12)
+    constant = np.ones((1, 2, 10))
+    flat, low, high = minmax_normalise(constant)
+    assert np.all(flat == 0.0) and low[0] == high[0] == 1.0
+    np.testing.assert_allclose(minmax_denormalise(flat, low, high), constant)
+    with pytest.raises(ValueError, match="lengths"):
+        minmax_normalise(padded, lengths=np.array([60, 1, 1, 1]))

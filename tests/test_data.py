@@ -1,0 +1,393 @@
+"""hybridfield.data: the ECG container, WFDB reading, filters and lead-quality checks, on real records."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geometry import STANDARD_LEAD_ANGLES
+from hybridfield.data import (
+    ECG,
+    STANDARD_12_LEADS,
+    LeadNotFoundError,
+    canonical_lead_name,
+    read_wfdb,
+    read_wfdb_folder,
+)
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PTB_RECORD = DATA / "ptbdb" / "s0010_re"
+CINC = DATA / "cinc2021"
+
+
+def _require(record: Path) -> Path:
+    if not record.with_suffix(".hea").exists():
+        pytest.fail(f"record {record} is missing: the shared data must lie beside the repository at {DATA}")
+    return record
+
+
+@pytest.fixture(scope="module")
+def ptb() -> ECG:
+    return read_wfdb(_require(PTB_RECORD))
+
+
+def _amplitude(signal: np.ndarray, frequency: float, fs: float) -> float:
+    """Least-squares amplitude of a sinusoid of ``frequency`` in ``signal`` (edges excluded)."""
+    n = signal.size
+    keep = slice(n // 5, n - n // 5)
+    t = np.arange(n)[keep] / fs
+    basis = np.column_stack([np.sin(2 * np.pi * frequency * t), np.cos(2 * np.pi * frequency * t), np.ones_like(t)])
+    coefficients, *_ = np.linalg.lstsq(basis, signal[keep], rcond=None)
+    return float(np.hypot(coefficients[0], coefficients[1]))
+
+
+def _synthetic(n_leads: int = 3, n_samples: int = 2000, fs: float = 500.0) -> ECG:
+    rng = np.random.default_rng(0)
+    names = list(STANDARD_12_LEADS[:n_leads])
+    return ECG.from_array(rng.normal(0.0, 0.2, (n_leads, n_samples)), fs, names, metadata={"record": "synthetic"})
+
+
+# ------------------------------------------------------------------ reading real records
+
+
+def test_read_ptb_record(ptb: ECG) -> None:
+    assert ptb.n_leads == len(ptb) == 15
+    assert ptb.fs == 1000.0
+    assert ptb.n_samples == 38400
+    assert ptb.duration == pytest.approx(38.4)
+    assert ptb.lead_names == STANDARD_12_LEADS + ("X", "Y", "Z")
+    assert ptb.metadata["units"] == "mV"
+    assert set(ptb.metadata["original_units"]) == {"mV"}
+    assert ptb.metadata["record"] == "s0010_re" and ptb.record == "s0010_re"
+    assert ptb.metadata["age"] == 81 and ptb.metadata["sex"] == "female"
+    assert ptb.signals.shape == (15, 38400) and ptb.signals.dtype == np.float64
+    assert ptb.time[1] == pytest.approx(1e-3) and ptb.time.shape == (38400,)
+    assert repr(ptb) == "<ECG | 15 leads x 38400 samples at 1000 Hz (38.4 s), mV, record s0010_re>"
+
+
+def test_ptb_raw_data_obey_einthoven_and_goldberger(ptb: ECG) -> None:
+    amplitude = np.ptp(ptb["II"])
+    assert amplitude > 0.5  # mV: a real QRS, so the tolerance below is meaningful
+    # Raw (unfiltered) data: only the 1 uV quantisation separates I + III from II.
+    assert np.max(np.abs(ptb["I"] + ptb["III"] - ptb["II"])) < 0.005 * amplitude
+    assert np.max(np.abs(ptb["aVR"] + ptb["aVL"] + ptb["aVF"])) < 0.005 * amplitude
+    # ... and the relation is not trivially satisfied by any lead triple
+    assert np.max(np.abs(ptb["I"] + ptb["II"] - ptb["III"])) > 0.2 * amplitude
+
+
+@pytest.mark.parametrize("record", ["E07500", "E07509", "HR06000", "JS20000"])
+def test_read_challenge_records(record: str) -> None:
+    ecg = read_wfdb(_require(CINC / record))
+    assert ecg.lead_names == STANDARD_12_LEADS
+    assert ecg.fs == 500.0 and ecg.n_samples == 5000 and ecg.duration == pytest.approx(10.0)
+    assert ecg.metadata["units"] == "mV"
+    assert ecg.metadata["record"] == record
+    dx = ecg.metadata["dx"]
+    assert isinstance(dx, tuple) and dx and all(code.isdigit() for code in dx)
+    assert isinstance(ecg.metadata["age"], int) and 0 < ecg.metadata["age"] < 110
+    assert ecg.metadata["sex"] in {"male", "female"}
+    # signals are mV: a QRS of a fraction of a mV to a few mV in the largest lead
+    assert 0.3 < np.ptp(ecg.signals, axis=1).max() < 10.0
+
+
+def test_challenge_diagnosis_codes() -> None:
+    assert "59118001" in read_wfdb(CINC / "E07509").metadata["dx"]  # RBBB
+    assert read_wfdb(CINC / "HR06004").metadata["dx"] == ("426783006",)  # sinus rhythm
+    assert "59118001" not in read_wfdb(CINC / "HR06000").metadata["dx"]
+
+
+def test_units_are_converted_to_millivolts(tmp_path: Path) -> None:
+    wfdb = pytest.importorskip("wfdb")
+    fs = 250.0
+    t = np.arange(1000) / fs
+    expected = np.stack([np.sin(2 * np.pi * 1.5 * t), 0.8 * np.cos(2 * np.pi * 2.0 * t)])  # mV
+    physical = np.column_stack([expected[0] * 1000.0, expected[1] * 1e-3])  # uV and V
+    wfdb.wrsamp(
+        "units",
+        fs=fs,
+        units=["uV", "V"],
+        sig_name=["ii", "V1"],
+        p_signal=physical,
+        fmt=["16", "16"],
+        adc_gain=[10.0, 2e6],
+        baseline=[0, 0],
+        comments=["Age: 40", "Sex: F", "Dx: 1,22"],
+        write_dir=str(tmp_path),
+    )
+    ecg = read_wfdb(tmp_path / "units")
+    assert ecg.lead_names == ("II", "V1")
+    assert ecg.metadata["original_units"] == ("uV", "V")
+    assert np.max(np.abs(ecg.signals - expected)) < 1e-3  # mV, quantisation only
+    assert ecg.metadata["sex"] == "female" and ecg.metadata["dx"] == ("1", "22") and ecg.metadata["age"] == 40
+
+    wfdb.wrsamp(
+        "pressure",
+        fs=fs,
+        units=["mmHg", "mV"],
+        sig_name=["II", "V1"],
+        p_signal=expected.T,
+        fmt=["16", "16"],
+        write_dir=str(tmp_path),
+    )
+    with pytest.raises(ValueError, match=r"lead II: unknown physical units 'mmHg'"):
+        read_wfdb(tmp_path / "pressure")
+
+
+def test_missing_record_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no_such_record"):
+        read_wfdb(tmp_path / "no_such_record")
+    # a header whose signal file is missing
+    shutil.copy(CINC / "E07500.hea", tmp_path / "E07500.hea")
+    with pytest.raises(FileNotFoundError, match="E07500"):
+        read_wfdb(tmp_path / "E07500")
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        read_wfdb_folder(tmp_path / "missing_folder")
+
+
+def test_read_folder_sorted_by_name() -> None:
+    ecgs = read_wfdb_folder(CINC, pattern="E0750*.hea")
+    names = [ecg.record for ecg in ecgs]
+    assert names == sorted(names) and names[0] == "E07500" and len(names) == 10  # E07500..E07509
+    assert all(ecg.fs == 500.0 for ecg in ecgs)
+
+
+# ------------------------------------------------------------------ flat and saturated leads
+
+
+@pytest.mark.parametrize("record", ["JS20004", "JS20008"])
+def test_dead_leads_are_found_and_dropped(record: str) -> None:
+    ecg = read_wfdb(CINC / record)
+    assert ecg.flat_leads() == ("V2", "V4", "V6")
+    assert ecg.saturated_leads() == ()
+    with pytest.warns(UserWarning, match=r"V2 \(flat\), V4 \(flat\), V6 \(flat\)"):
+        usable = ecg.drop_unusable()
+    assert usable.lead_names == ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V3", "V5")
+    assert dict(usable.metadata["dropped_leads"]) == {"V2": "flat", "V4": "flat", "V6": "flat"}
+    np.testing.assert_array_equal(usable["V5"], ecg["V5"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert usable.drop_unusable(warn=True) is usable  # nothing left to drop: no warning
+
+
+def test_no_false_alarms_on_the_shared_records() -> None:
+    flagged = {}
+    for ecg in read_wfdb_folder(CINC) + [read_wfdb(PTB_RECORD)]:
+        if ecg.flat_leads() or ecg.saturated_leads():
+            flagged[ecg.record] = (ecg.flat_leads(), ecg.saturated_leads())
+    assert flagged == {"JS20004": (("V2", "V4", "V6"), ()), "JS20008": (("V2", "V4", "V6"), ())}
+
+
+def test_saturated_lead_is_detected() -> None:
+    fs = 500.0
+    t = np.arange(5000) / fs
+    rng = np.random.default_rng(1)
+    clean = 1.5 * np.sin(2 * np.pi * 1.2 * t) + 0.3 * np.sin(2 * np.pi * 7.0 * t) + rng.normal(0, 0.01, t.size)
+    clipped = np.clip(clean, -10.0, 1.0)  # amplifier rail at +1 mV: every positive peak clipped
+    stuck = clean.copy()
+    stuck[2000:2040] = stuck.max() + 0.5  # one 80 ms run stuck at the top
+    edge = clean.copy()
+    edge[-60:] = edge.min() - 0.1  # constant tail at the minimum: padding, not clipping
+    ecg = ECG.from_array(np.stack([clean, clipped, stuck, edge]), fs, ["I", "II", "V1", "V2"])
+    assert ecg.saturated_leads() == ("II", "V1")
+    assert ecg.flat_leads() == ()
+    with pytest.warns(UserWarning, match=r"II \(saturated\), V1 \(saturated\)"):
+        assert ecg.drop_unusable().lead_names == ("I", "V2")
+
+
+def test_flat_leads_threshold_and_constant_runs() -> None:
+    fs = 500.0
+    rng = np.random.default_rng(2)
+    signal = rng.normal(0, 0.3, 5000)
+    tiny = rng.normal(0, 0.001, 5000)  # 1 uV noise: dead channel
+    spiky = np.zeros(5000)
+    spiky[[100, 2000]] = 3.0  # dead channel with two spikes
+    held = signal.copy()
+    held[1000:4500] = 0.2  # a value held over 70 % of the record
+    ecg = ECG.from_array(np.stack([signal, tiny, spiky, held]), fs, ["I", "II", "III", "aVF"])
+    assert ecg.flat_leads() == ("II", "III", "aVF")
+    assert ecg.flat_leads(threshold_mv=1e-4, max_constant_fraction=0.8) == ("III",)
+    only_flat = ECG.from_array(np.zeros((2, 1000)), fs, ["I", "II"])
+    with pytest.raises(ValueError, match="no usable lead left"):
+        only_flat.drop_unusable()
+
+
+# ------------------------------------------------------------------ names and selection
+
+
+def test_lead_names_are_case_insensitive(ptb: ECG) -> None:
+    for spelling in ("aVR", "AVR", "avr", " avR "):
+        np.testing.assert_array_equal(ptb[spelling], ptb.signals[3])
+    assert ptb.has_lead("avf") and "V6" in ptb and "v7" not in ptb
+    selected = ptb.select(["v1", "AVL", "vx"])
+    assert selected.lead_names == ("V1", "aVL", "X")
+    np.testing.assert_array_equal(selected["x"], ptb["X"])
+    assert ptb.select("ii").lead_names == ("II",)
+    assert (
+        canonical_lead_name("vz") == "Z" and canonical_lead_name("mlii") == "mlii" and canonical_lead_name("V3") == "V3"
+    )
+    assert ptb.drop_leads(["x", "Y", "z"]).lead_names == STANDARD_12_LEADS
+
+
+def test_unknown_lead_lists_the_available_ones(ptb: ECG) -> None:
+    with pytest.raises(LeadNotFoundError, match=r"'V7'.*available leads: I, II, III, aVR"):
+        ptb.select(["V1", "V7"])
+    with pytest.raises(KeyError):
+        ptb["V7"]
+    with pytest.raises(TypeError, match="by name"):
+        ptb[0]
+    with pytest.raises(LeadNotFoundError):
+        ptb.drop_leads("V9")
+
+
+def test_ecg_is_immutable(ptb: ECG) -> None:
+    with pytest.raises(ValueError):
+        ptb.signals[0, 0] = 1.0
+    with pytest.raises(ValueError):
+        ptb["I"][0] = 1.0
+    with pytest.raises(TypeError):
+        ptb.metadata["age"] = 3  # type: ignore[index]
+    source = np.ones((2, 100))
+    ecg = ECG(source, 100.0, ["I", "II"])
+    source[0, 0] = 5.0
+    assert ecg["I"][0] == 1.0  # copied on construction
+
+
+def test_virtual_leads_and_angles() -> None:
+    ecg = _synthetic(3)
+    derived = ecg.with_virtual("v4", ecg["I"] + ecg["II"], angles=(1.0, 0.5), source="test sum")
+    assert derived.lead_names == ("I", "II", "III", "V4")
+    assert derived.virtual == frozenset({"V4"}) and ecg.virtual == frozenset()
+    assert derived.metadata["virtual_sources"]["V4"] == "test sum"
+    assert derived.electrode_angles["V4"] == (1.0, 0.5)
+    assert "(1 virtual: V4)" in repr(derived)
+    assert derived.select(["I", "II"]).virtual == frozenset()
+    with pytest.raises(ValueError, match="already a lead"):
+        derived.with_virtual("V4", ecg["I"])
+    with pytest.raises(ValueError, match="2000 samples"):
+        ecg.with_virtual("V5", np.zeros(10))
+    standard = ecg.with_standard_angles()
+    assert standard.electrode_angles["II"] == STANDARD_LEAD_ANGLES["II"]
+    with pytest.raises(ValueError, match="theta"):
+        ECG(ecg.signals, ecg.fs, ecg.lead_names, electrode_angles={"I": (4.0, 0.0)})
+    combined = ECG.concat([ecg, ECG(np.zeros((1, 2000)), 500.0, ["V6"], virtual=["V6"])])
+    assert combined.lead_names == ("I", "II", "III", "V6") and combined.virtual == frozenset({"V6"})
+    with pytest.raises(ValueError, match="share fs and length"):
+        ECG.concat([ecg, ECG(np.zeros((1, 1000)), 500.0, ["V6"])])
+
+
+# ------------------------------------------------------------------ filters and resampling
+
+
+def test_bandpass_keeps_the_ecg_band_only() -> None:
+    fs = 500.0
+    t = np.arange(int(60 * fs)) / fs
+    drift, ecg_band, mains = np.sin(2 * np.pi * 0.1 * t), np.sin(2 * np.pi * 10.0 * t), np.sin(2 * np.pi * 100.0 * t)
+    ecg = ECG.from_array(np.stack([drift + ecg_band + mains, drift, ecg_band, mains]), fs, ["I", "II", "III", "aVR"])
+    filtered = ecg.bandpass(0.5, 40.0)
+    assert _amplitude(filtered["I"], 10.0, fs) == pytest.approx(1.0, abs=0.02)
+    assert _amplitude(filtered["I"], 0.1, fs) < 0.02
+    assert _amplitude(filtered["I"], 100.0, fs) < 0.05
+    interior = slice(int(10 * fs), -int(10 * fs))  # away from the edge transients
+    assert np.max(np.abs(filtered["II"][interior])) < 0.02 and np.max(np.abs(filtered["aVR"][interior])) < 0.05
+    assert filtered.metadata["processing"][-1].startswith("bandpass 0.5-40 Hz")
+    # the original is untouched
+    np.testing.assert_array_equal(ecg["II"], drift)
+    highpassed = ecg.highpass(0.5)
+    assert _amplitude(highpassed["I"], 0.1, fs) < 0.02 and _amplitude(highpassed["I"], 100.0, fs) > 0.95
+    notched = ecg.notch(100.0)
+    assert _amplitude(notched["I"], 100.0, fs) < 0.02 and _amplitude(notched["I"], 10.0, fs) > 0.98
+
+
+def test_invalid_band_is_refused() -> None:
+    ecg = _synthetic()
+    with pytest.raises(ValueError, match="low must be below high"):
+        ecg.bandpass(40.0, 0.5)
+    with pytest.raises(ValueError, match=r"high must be below the Nyquist frequency fs/2 = 250 Hz, got 300 Hz"):
+        ecg.bandpass(0.5, 300.0)
+    with pytest.raises(ValueError, match="low must be a finite positive number"):
+        ecg.bandpass(0.0, 40.0)
+    with pytest.raises(ValueError, match="order"):
+        ecg.bandpass(order=0)
+    with pytest.raises(ValueError, match="frequency"):
+        ecg.notch(250.0)
+
+
+def test_resample_preserves_a_sine() -> None:
+    fs = 1000.0
+    t = np.arange(10000) / fs
+    ecg = ECG.from_array(np.stack([np.sin(2 * np.pi * 5.0 * t), np.cos(2 * np.pi * 5.0 * t)]), fs, ["I", "II"])
+    half = ecg.resample(500.0)
+    assert half.fs == 500.0 and half.n_samples == 5000 and half.lead_names == ("I", "II")
+    interior = slice(250, -250)
+    np.testing.assert_allclose(half["I"][interior], np.sin(2 * np.pi * 5.0 * half.time)[interior], atol=1e-3)
+    np.testing.assert_allclose(half["II"][interior], np.cos(2 * np.pi * 5.0 * half.time)[interior], atol=1e-3)
+    odd = ecg.resample(360.0)  # ratio 9/25
+    assert odd.fs == 360.0 and odd.n_samples == 3600
+    np.testing.assert_allclose(odd["I"][200:-200], np.sin(2 * np.pi * 5.0 * odd.time)[200:-200], atol=1e-3)
+    assert ecg.resample(1000.0).n_samples == 10000
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_non_finite_samples_name_the_lead() -> None:
+    signals = np.zeros((3, 500))
+    signals[1, 10:13] = np.nan
+    signals[2, 7] = np.inf
+    with pytest.raises(
+        ValueError, match=r"lead II: 3 of 500 samples; lead III: 1 of 500 samples.*nan_policy='interpolate'"
+    ):
+        ECG(signals, 500.0, ["I", "II", "III"])
+    with pytest.raises(ValueError, match="lead II"):
+        ECG.from_array(signals, 500.0, ["I", "II", "III"])
+    ramp = np.vstack([np.linspace(0, 1, 500)] * 3)
+    ramp[1, 10:13] = np.nan
+    repaired = ECG.from_array(ramp, 500.0, ["I", "II", "III"], nan_policy="interpolate")
+    np.testing.assert_allclose(repaired["II"], np.linspace(0, 1, 500))
+    assert repaired.metadata["interpolated_samples"] == {"II": 3}
+    with pytest.warns(UserWarning, match="lead II"):
+        dropped = ECG.from_array(ramp, 500.0, ["I", "II", "III"], nan_policy="drop")
+    assert dropped.lead_names == ("I", "III")
+    with pytest.raises(ValueError, match="nan_policy must be one of"):
+        ECG.from_array(ramp, 500.0, ["I", "II", "III"], nan_policy="ignore")
+
+
+def test_bad_shapes_and_names_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"2-D \(n_leads, n_samples\).*got shape \(500,\).*np.newaxis"):
+        ECG(np.zeros(500), 500.0, ["I"])
+    with pytest.raises(ValueError, match=r"got shape \(2, 3, 4\)"):
+        ECG(np.zeros((2, 3, 4)), 500.0, ["I", "II"])
+    with pytest.raises(ValueError, match="must not be empty"):
+        ECG(np.zeros((2, 0)), 500.0, ["I", "II"])
+    with pytest.raises(ValueError, match=r"signals has 2 lead\(s\).*lead_names has 3"):
+        ECG(np.zeros((2, 10)), 500.0, ["I", "II", "III"])
+    with pytest.raises(ValueError, match=r"unique.*duplicate\(s\) aVR"):
+        ECG(np.zeros((2, 10)), 500.0, ["AVR", "avr"])
+    with pytest.raises(TypeError, match="lead_names"):
+        ECG(np.zeros((2, 10)), 500.0, "I II")
+    with pytest.raises(TypeError, match="numeric"):
+        ECG([["a", "b"]], 500.0, ["I"])
+
+
+@pytest.mark.parametrize(
+    ("fs", "error", "message"),
+    [
+        (0.0, ValueError, "fs must be a finite positive number in Hz, got 0.0"),
+        (-500.0, ValueError, "fs must be a finite positive number in Hz"),
+        (float("nan"), ValueError, "fs must be a finite positive number in Hz, got nan"),
+        (None, TypeError, "fs must be a positive number in Hz"),
+        ("fast", TypeError, "fs must be a positive number in Hz"),
+    ],
+)
+def test_bad_sampling_rate_is_refused(fs: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        ECG(np.zeros((1, 10)), fs, ["I"])  # type: ignore[arg-type]
+
+
+def test_sampling_rate_is_required() -> None:
+    with pytest.raises(TypeError, match="fs"):
+        ECG.from_array(np.zeros((1, 10)), lead_names=["I"])  # type: ignore[call-arg]

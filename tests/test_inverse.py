@@ -1,0 +1,525 @@
+"""Tests of forward.inverse: least squares, Gaussian posterior, phase prior, cvxpy programs and
+lead calibration, on the BEM lead vectors of the default torso and simulated heart vectors.
+
+Units: signals mV, lead vectors mV per mA*m, heart vectors mA*m (body frame), noise_std mV.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import forward
+from forward.inverse import (
+    PHASE_NAMES,
+    GaussianHeartVector,
+    HeartVectorPrior,
+    LeadCalibration,
+    calibrate_leads,
+    fit_heart_vector_prior,
+    least_squares_heart_vector,
+    phase_labels_from_annotations,
+    smooth_heart_vector,
+    tikhonov_heart_vector,
+)
+from geometry import default_torso
+
+FS = 500.0
+
+
+@pytest.fixture(scope="module")
+def leads() -> tuple[tuple[str, ...], np.ndarray]:
+    names, matrix = forward.lead_matrix(default_torso(), "standard12")
+    return names, matrix
+
+
+@pytest.fixture(scope="module")
+def heart() -> tuple[np.ndarray, object]:
+    return forward.simulate_heart_vector(10.0, FS, random_seed=3, return_annotations=True)
+
+
+@pytest.fixture(scope="module")
+def prior() -> HeartVectorPrior:
+    vectors, labels = [], []
+    for seed in (10, 11, 12):
+        p, notes = forward.simulate_heart_vector(10.0, FS, random_seed=seed, return_annotations=True)
+        vectors.append(p)
+        labels.append(phase_labels_from_annotations(notes, p.shape[1]))
+    return fit_heart_vector_prior(vectors, labels)
+
+
+def rows(names: tuple[str, ...], wanted: tuple[str, ...]) -> list[int]:
+    return [names.index(name) for name in wanted]
+
+
+def random_spd(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    a = rng.standard_normal((n, 3, 3))
+    return scale**2 * (np.einsum("nij,nkj->nik", a, a) + 0.3 * np.eye(3))
+
+
+# ------------------------------------------------------------------ least squares
+
+
+def test_least_squares_exact_from_noise_free_twelve_leads(leads, heart):
+    _, lead = leads
+    p, _ = heart
+    estimate = least_squares_heart_vector(lead @ p, lead)
+    assert estimate.shape == p.shape
+    assert np.max(np.abs(estimate - p)) <= 1e-10 * np.max(np.abs(p))
+    # weighted (per lead and per sample) is exact too
+    sigma = np.random.default_rng(0).uniform(0.02, 0.1, (12, p.shape[1]))
+    assert np.max(np.abs(least_squares_heart_vector(lead @ p, lead, noise_std=sigma) - p)) <= 1e-10 * np.max(np.abs(p))
+
+
+def test_least_squares_error_matches_its_covariance(leads, heart):
+    _, lead = leads
+    p, _ = heart
+    rng = np.random.default_rng(1)
+    sigma = np.linspace(0.03, 0.08, 12)  # mV, per lead
+    signals = lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+    error = least_squares_heart_vector(signals, lead, noise_std=sigma) - p
+    weighted = lead / sigma[:, None]
+    predicted_std = np.sqrt(np.diag(np.linalg.inv(weighted.T @ weighted)))  # mA*m
+    measured_std = error.std(axis=1)
+    assert np.allclose(measured_std, predicted_std, rtol=0.06)
+    assert np.all(np.abs(error.mean(axis=1)) < 4 * predicted_std / math.sqrt(p.shape[1]))
+    # the weights matter: equal weights give a larger error than the optimal ones here
+    unweighted = least_squares_heart_vector(signals, lead) - p
+    assert np.mean(unweighted**2) > np.mean(error**2)
+    # per-sample noise array equal to the per-lead one gives the same estimate
+    per_sample = np.repeat(sigma[:, None], p.shape[1], axis=1)
+    assert np.allclose(least_squares_heart_vector(signals, lead, noise_std=per_sample), error + p, rtol=0, atol=1e-14)
+
+
+def test_least_squares_rank_deficient_raises(leads, heart):
+    names, lead = leads
+    p, _ = heart
+    two = rows(names, ("I", "V2"))
+    with pytest.raises(ValueError, match=r"2 lead\(s\) with rank 2.*tikhonov_heart_vector"):
+        least_squares_heart_vector(lead[two] @ p, lead[two])
+    frontal = rows(names, ("I", "II", "III"))  # III = II - I: three leads, rank 2
+    with pytest.raises(ValueError, match=r"3 lead\(s\) with rank 2"):
+        least_squares_heart_vector(lead[frontal] @ p, lead[frontal])
+
+
+# ------------------------------------------------------------------ Gaussian posterior
+
+
+def stacked_posterior(signals, lead, prior_mean, prior_covariance, noise_std):
+    """Independent oracle: one big linear-Gaussian system over all samples (information form)."""
+    n_leads, n = signals.shape
+    design = np.kron(np.eye(n), lead)  # vec over samples: y = [y(0); y(1); ...], p = [p(0); ...]
+    noise_precision = np.diag(1.0 / noise_std.T.ravel() ** 2)
+    prior_precision = np.zeros((3 * n, 3 * n))
+    for t in range(n):
+        prior_precision[3 * t : 3 * t + 3, 3 * t : 3 * t + 3] = np.linalg.inv(prior_covariance[t])
+    precision = design.T @ noise_precision @ design + prior_precision
+    covariance = np.linalg.inv(precision)
+    mean = covariance @ (design.T @ noise_precision @ signals.T.ravel() + prior_precision @ prior_mean.T.ravel())
+    blocks = np.array([covariance[3 * t : 3 * t + 3, 3 * t : 3 * t + 3] for t in range(n)])
+    return mean.reshape(n, 3).T, blocks, covariance
+
+
+@pytest.mark.parametrize("subset", [("I", "II", "V1", "V2", "V5"), ("I", "V5"), ("V2",)])
+def test_tikhonov_equals_stacked_closed_form(leads, heart, subset):
+    names, lead_all = leads
+    lead = lead_all[rows(names, subset)]
+    p, _ = heart
+    n = 15
+    rng = np.random.default_rng(2)
+    noise = rng.uniform(0.02, 0.1, (len(subset), n))
+    signals = lead @ p[:, 100 : 100 + n] + noise * rng.standard_normal((len(subset), n))
+    mean0 = 0.01 * rng.standard_normal((3, n))
+    cov0 = random_spd(rng, n, 0.01)
+    posterior = tikhonov_heart_vector(signals, lead, prior_mean=mean0, prior_covariance=cov0, noise_std=noise)
+    mean, blocks, full = stacked_posterior(signals, lead, mean0, cov0, noise)
+    assert posterior.covariance.shape == (n, 3, 3)
+    assert np.allclose(posterior.mean, mean, rtol=0, atol=1e-12 * np.abs(mean).max() + 1e-16)
+    assert np.allclose(posterior.covariance, blocks, rtol=1e-9, atol=1e-18)
+    # the samples are a posteriori independent: off-diagonal blocks vanish
+    assert np.allclose(full[0:3, 3:6], 0.0, atol=1e-18)
+    # constant prior and noise: a single (3, 3) covariance, same numbers
+    shared = tikhonov_heart_vector(signals, lead, prior_mean=mean0[:, 0], prior_covariance=cov0[0], noise_std=0.05)
+    mean_c, blocks_c, _ = stacked_posterior(
+        signals, lead, np.repeat(mean0[:, :1], n, 1), np.repeat(cov0[:1], n, 0), np.full((len(subset), n), 0.05)
+    )
+    assert shared.covariance.shape == (3, 3)
+    assert np.allclose(shared.mean, mean_c, rtol=0, atol=1e-12 * np.abs(mean_c).max())
+    assert np.allclose(shared.covariance, blocks_c[0], rtol=1e-9)
+
+
+def test_tikhonov_flat_prior_tends_to_least_squares(leads, heart):
+    _, lead = leads
+    p, _ = heart
+    rng = np.random.default_rng(3)
+    sigma = np.linspace(0.03, 0.08, 12)
+    signals = lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+    ls = least_squares_heart_vector(signals, lead, noise_std=sigma)
+    posterior = tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(3), prior_covariance=1e4 * np.eye(3), noise_std=sigma)
+    assert np.max(np.abs(posterior.mean - ls)) < 1e-9 * np.max(np.abs(ls))
+    weighted = lead / sigma[:, None]
+    assert np.allclose(posterior.covariance, np.linalg.inv(weighted.T @ weighted), rtol=1e-7)
+    # an informative prior pulls the estimate away from least squares
+    tight = tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(3), prior_covariance=1e-8 * np.eye(3), noise_std=sigma)
+    assert np.max(np.abs(tight.mean - ls)) > 0.1 * np.max(np.abs(ls))
+
+
+def test_tikhonov_single_lead_keeps_prior_in_unobserved_directions(leads, heart):
+    names, lead_all = leads
+    lead = lead_all[rows(names, ("V2",))]
+    c = lead[0]
+    p, _ = heart
+    signals = lead @ p + 0.05 * np.random.default_rng(4).standard_normal((1, p.shape[1]))
+    mean0 = np.array([0.001, -0.002, 0.003])
+    for cov0 in (1e-4 * np.eye(3), random_spd(np.random.default_rng(5), 1, 0.01)[0]):
+        posterior = tikhonov_heart_vector(signals, lead, prior_mean=mean0, prior_covariance=cov0, noise_std=0.05)
+        # directions u with u . (cov0 c) = 0 are a priori uncorrelated with the lead: untouched
+        sigma_c = cov0 @ c
+        null = np.linalg.svd(sigma_c[None, :])[2][1:]  # (2, 3) orthonormal basis of (cov0 c)^perp
+        assert np.allclose(null @ posterior.covariance @ null.T, null @ cov0 @ null.T, rtol=1e-10, atol=1e-12 * np.abs(cov0).max())
+        assert np.allclose(null @ posterior.mean, (null @ mean0)[:, None], rtol=0, atol=1e-15)
+        # along the lead the variance shrinks to about noise² / |c|²
+        along = c / np.linalg.norm(c)
+        assert along @ posterior.covariance @ along < 0.01 * along @ cov0 @ along
+    assert posterior.mean.shape == p.shape
+
+
+def test_tikhonov_interval_calibration(leads, prior):
+    """90 % intervals contain the truth ~90 % of the time when data follow the prior and noise."""
+    names, lead_all = leads
+    lead = lead_all[rows(names, ("I", "II", "V5"))]  # anterior-posterior nearly unobservable
+    p_template, notes = forward.simulate_heart_vector(10.0, FS, random_seed=21, return_annotations=True)
+    labels = phase_labels_from_annotations(notes, p_template.shape[1])
+    mean0, cov0 = prior.mean_and_covariance(labels)
+    truth = GaussianHeartVector(mean0, cov0).sample(1, random_seed=22)[0]
+    sigma = np.array([0.03, 0.05, 0.04])
+    signals = lead @ truth + sigma[:, None] * np.random.default_rng(23).standard_normal((3, truth.shape[1]))
+    posterior = tikhonov_heart_vector(signals, lead, prior_mean=mean0, prior_covariance=cov0, noise_std=sigma)
+    lower, upper = posterior.credible_interval(0.9)
+    coverage = np.mean((truth >= lower) & (truth <= upper), axis=1)
+    assert truth.shape[1] == 5000
+    assert np.all((coverage > 0.87) & (coverage < 0.93)), coverage
+    # and a posterior that ignored the prior's phase structure would be far less sharp
+    assert np.mean(posterior.standard_deviation) < 0.8 * np.mean(np.sqrt(np.diagonal(cov0, axis1=1, axis2=2)))
+
+
+def test_gaussian_heart_vector_draws_are_exact():
+    rng = np.random.default_rng(6)
+    mean = 0.01 * rng.standard_normal((3, 4))
+    cov = random_spd(rng, 1, 0.005)[0]
+    distribution = GaussianHeartVector(mean, cov)
+    draws = distribution.sample(20000, random_seed=7)
+    assert draws.shape == (20000, 3, 4)
+    assert np.array_equal(draws, distribution.sample(20000, random_seed=7))
+    assert np.allclose(draws.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(cov)).max() / math.sqrt(20000))
+    empirical = np.cov(draws[:, :, 1].T)
+    assert np.allclose(empirical, cov, atol=0.05 * np.abs(cov).max())
+    assert np.allclose(distribution.standard_deviation, np.sqrt(np.diag(cov))[:, None])
+    # per-sample covariance, including a singular (PSD) one
+    covs = random_spd(rng, 4, 0.005)
+    covs[2] = np.outer([1.0, 2.0, 0.0], [1.0, 2.0, 0.0]) * 1e-5
+    draws = GaussianHeartVector(mean, covs).sample(4000, random_seed=8)
+    for t in range(4):
+        assert np.allclose(np.cov(draws[:, :, t].T), covs[t], atol=0.1 * np.abs(covs[t]).max())
+    lead_mean, lead_std = GaussianHeartVector(mean, covs).lead_mean_and_std(np.array([[0.0, 0.0, 1.0]]))
+    assert np.allclose(lead_std[0, 2], 0.0) and np.allclose(lead_mean, mean[2:])
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        GaussianHeartVector(mean, -cov)
+    with pytest.raises(ValueError, match="n_draws"):
+        distribution.sample(0)
+
+
+# ------------------------------------------------------------------ phase prior
+
+
+def test_phase_labels_follow_annotations(heart):
+    p, notes = heart
+    labels = phase_labels_from_annotations(notes, p.shape[1])
+    assert labels.shape == (p.shape[1],) and set(np.unique(labels)) == set(range(7))
+    beat = 2
+    assert labels[notes.p_onset[beat]] == 0 and labels[notes.p_offset[beat]] == 1
+    assert labels[notes.r_peak[beat]] == 2 and labels[notes.qrs_offset[beat]] == 3
+    assert labels[notes.t_onset[beat]] == 4 and labels[notes.t_offset[beat]] == 5
+    assert labels[0] == 6 and labels[-1] == 6
+
+
+def test_heart_vector_prior_fit(prior, heart):
+    p, notes = heart
+    labels = phase_labels_from_annotations(notes, p.shape[1])
+    own = fit_heart_vector_prior(p, labels)
+    for phase in range(7):
+        samples = p[:, labels == phase]
+        assert own.counts[phase] == samples.shape[1]
+        assert np.allclose(own.means[phase], samples.mean(axis=1), rtol=0, atol=1e-15)
+        eigenvalues = np.linalg.eigvalsh(own.covariances[phase])
+        assert eigenvalues.min() > 0
+        empirical = np.cov(samples, bias=True)
+        # shrinkage and floor move the covariance, but only a little where data are plentiful
+        assert np.linalg.norm(own.covariances[phase] - empirical) <= 0.35 * np.linalg.norm(empirical) + 3 * 3e-3 * np.var(p, axis=1).mean()
+    trace = np.trace(own.covariances, axis1=1, axis2=2)
+    assert trace[2] > 20 * trace[5]  # QRS varies far more than TP
+    assert np.linalg.norm(own.means[2]) > 5 * np.linalg.norm(own.means[5])
+    # population prior from other records: phase means close to this record's
+    assert np.linalg.norm(prior.means[2] - own.means[2]) < 0.2 * np.linalg.norm(own.means[2])
+    mean, covariance = prior.mean_and_covariance(labels)
+    assert mean.shape == (3, p.shape[1]) and covariance.shape == (p.shape[1], 3, 3)
+    assert np.array_equal(covariance[notes.r_peak[0]], prior.covariances[2])
+    assert prior.phase_names == PHASE_NAMES
+
+
+def test_heart_vector_prior_positive_definite_with_little_data():
+    rng = np.random.default_rng(9)
+    vectors = 0.01 * rng.standard_normal((3, 6))
+    vectors[:, :3] = vectors[:, :1]  # phase 0: three identical samples (zero covariance)
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    fitted = fit_heart_vector_prior(vectors, labels, n_phases=4)
+    assert np.all(np.linalg.eigvalsh(fitted.covariances) > 0)
+    assert fitted.counts.tolist() == [3, 2, 1, 0]
+    assert np.allclose(fitted.means[3], vectors.mean(axis=1))  # empty phase: pooled
+    fixed = fit_heart_vector_prior(vectors, labels, n_phases=4, shrinkage=1.0)
+    assert np.allclose(fixed.covariances[1] - np.diag(np.diag(fixed.covariances[1])), 0.0)
+    with pytest.raises(ValueError, match="phase_labels"):
+        fit_heart_vector_prior(vectors, labels + 5, n_phases=7)
+    with pytest.raises(ValueError, match="shrinkage"):
+        fit_heart_vector_prior(vectors, labels, shrinkage=1.5)
+
+
+def test_heart_vector_prior_round_trip(prior):
+    restored = HeartVectorPrior.from_dict(json.loads(json.dumps(prior.to_dict())))
+    assert np.array_equal(restored.means, prior.means)
+    assert np.array_equal(restored.covariances, prior.covariances)
+    assert np.array_equal(restored.counts, prior.counts)
+    assert restored.phase_names == prior.phase_names
+    with pytest.raises(ValueError, match="missing"):
+        HeartVectorPrior.from_dict({"means": []})
+
+
+# ------------------------------------------------------------------ convex programs
+
+
+def test_smooth_heart_vector_zero_smoothness_is_least_squares(leads, heart):
+    _, lead = leads
+    p, _ = heart
+    rng = np.random.default_rng(10)
+    sigma = np.linspace(0.03, 0.08, 12)
+    signals = lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+    for noise in (None, sigma):
+        ls = least_squares_heart_vector(signals, lead, noise_std=noise)
+        smooth = smooth_heart_vector(signals, lead, smoothness=0.0, noise_std=noise)
+        assert np.max(np.abs(smooth - ls)) <= 1e-6 * np.max(np.abs(ls))
+
+
+def test_smooth_heart_vector_reduces_noise_and_is_fast(leads, heart):
+    _, lead = leads
+    p, _ = heart
+    signals = lead @ p + 0.05 * np.random.default_rng(11).standard_normal((12, p.shape[1]))
+    ls_error = np.sqrt(np.mean((least_squares_heart_vector(signals, lead) - p) ** 2))
+    start = time.perf_counter()
+    smooth = smooth_heart_vector(signals, lead, smoothness=3e4)  # mV² / (mA*m)²
+    elapsed = time.perf_counter() - start
+    smooth_error = np.sqrt(np.mean((smooth - p) ** 2))
+    assert smooth_error < 0.75 * ls_error
+    assert elapsed < 10.0  # 10 s x 12 leads at 500 Hz; about 0.3 s with CLARABEL
+    # too much smoothing flattens the QRS and loses
+    over = smooth_heart_vector(signals, lead, smoothness=1e9)
+    assert np.sqrt(np.mean((over - p) ** 2)) > ls_error
+    # the same weights written per sample go the element-wise way and agree
+    per_sample = np.full((12, 400), 0.05)
+    a = smooth_heart_vector(signals[:, :400], lead, smoothness=1e7, noise_std=per_sample)
+    b = smooth_heart_vector(signals[:, :400], lead, smoothness=1e7, noise_std=0.05)
+    assert np.max(np.abs(a - b)) < 1e-6 * np.max(np.abs(b))
+
+
+def test_smooth_heart_vector_with_prior_and_no_smoothness_is_the_posterior_mean(leads, heart, prior):
+    names, lead_all = leads
+    lead = lead_all[rows(names, ("I", "V5"))]  # rank 2: only the prior makes it determined
+    p, notes = heart
+    n = 600
+    labels = phase_labels_from_annotations(notes, p.shape[1])[:n]
+    signals = lead @ p[:, :n] + 0.04 * np.random.default_rng(12).standard_normal((2, n))
+    mean0, cov0 = prior.mean_and_covariance(labels)
+    posterior = tikhonov_heart_vector(signals, lead, prior_mean=mean0, prior_covariance=cov0, noise_std=0.04)
+    for prior_argument in ((mean0, cov0), posterior.__class__(mean0, cov0)):
+        estimate = smooth_heart_vector(signals, lead, smoothness=0.0, noise_std=0.04, prior=prior_argument)
+        assert np.max(np.abs(estimate - posterior.mean)) < 1e-5 * np.max(np.abs(posterior.mean))
+    shared = tikhonov_heart_vector(signals, lead, prior_mean=mean0[:, 300], prior_covariance=cov0[300], noise_std=0.04)
+    estimate = smooth_heart_vector(signals, lead, smoothness=0.0, noise_std=0.04, prior=(mean0[:, 300], cov0[300]))
+    assert np.max(np.abs(estimate - shared.mean)) < 1e-5 * np.max(np.abs(shared.mean))
+    with pytest.raises(ValueError, match=r"rank 2.*prior="):
+        smooth_heart_vector(signals, lead, smoothness=1.0)
+    with pytest.raises(ValueError, match="noise_std is required"):
+        smooth_heart_vector(signals, lead, smoothness=1.0, prior=(mean0, cov0))
+
+
+def test_smooth_heart_vector_solver_status_is_checked(leads, heart, monkeypatch):
+    _, lead = leads
+    p, _ = heart
+    signals = lead @ p[:, :200]
+
+    def fake_solve(status):
+        def solve(self, *args, **kwargs):
+            self._status = status
+            return None
+
+        return solve
+
+    monkeypatch.setattr(cp.Problem, "solve", fake_solve("infeasible"))
+    with pytest.raises(RuntimeError, match="'infeasible'"):
+        smooth_heart_vector(signals, lead, smoothness=1.0)
+    monkeypatch.setattr(cp.Problem, "solve", fake_solve("optimal_inaccurate"))
+    with pytest.warns(RuntimeWarning, match="optimal_inaccurate"), pytest.raises(RuntimeError, match="no finite solution"):
+        smooth_heart_vector(signals, lead, smoothness=1.0)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="solver"):
+        smooth_heart_vector(signals, lead, smoothness=1.0, solver="NOT_A_SOLVER")
+
+
+# ------------------------------------------------------------------ lead calibration
+
+
+def rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    axis = axis / np.linalg.norm(axis)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
+
+
+def perturbed_leads(lead, fixed, seed):
+    """Gains 0.85-1.15 on every lead not in ``fixed``; every other free lead rotated by 5-10 deg."""
+    rng = np.random.default_rng(seed)
+    gains = rng.uniform(0.85, 1.15, lead.shape[0])
+    gains[fixed] = 1.0
+    rotated = lead.copy()
+    angles = np.zeros(lead.shape[0])
+    free = [i for i in range(lead.shape[0]) if i not in fixed]
+    for i in free[::2]:
+        angles[i] = rng.uniform(5.0, 10.0)
+        axis = np.cross(lead[i], rng.standard_normal(3))
+        rotated[i] = rotation(axis, math.radians(angles[i])) @ lead[i]
+    return gains, gains[:, None] * rotated, angles
+
+
+def held_out_error(matrix, true_matrix, p, inputs, targets):
+    """RMSE (mV) of leads ``targets`` predicted from leads ``inputs`` through a lead matrix."""
+    clean = true_matrix @ p
+    estimate = np.linalg.lstsq(matrix[inputs], clean[inputs], rcond=None)[0]
+    return float(np.sqrt(np.mean((matrix[targets] @ estimate - clean[targets]) ** 2)))
+
+
+def test_calibrate_leads_with_reference_heart_vector(leads, heart):
+    names, lead = leads
+    p, _ = heart
+    gains, true_matrix, angles = perturbed_leads(lead, [0], seed=100)
+    signals = true_matrix @ p + 0.01 * np.random.default_rng(101).standard_normal((12, p.shape[1]))
+    calibration = calibrate_leads(
+        signals, lead, reference_heart_vector=p, segment=(0, 2500), noise_std=0.01, lead_names=names
+    )
+    assert calibration.n_iterations == 1
+    # 10 seeds: worst gain error 2.1 %, worst angle error 1.1 deg (limited by the weakest
+    # direction of the heart vector over the segment, see calibrate_leads)
+    assert np.max(np.abs(calibration.gains / gains - 1)) < 0.03
+    assert np.max(np.abs(calibration.angle_offsets - angles)) < 2.0
+    assert np.allclose(calibration.calibrated_lead_matrix(), true_matrix, rtol=0, atol=0.04 * np.abs(lead).max())
+
+
+def test_calibrate_leads_blind(leads, heart):
+    names, lead = leads
+    p, _ = heart
+    reference = rows(names, ("I", "aVF", "V2"))  # lead vectors spanning 3-D: gauge fully fixed
+    gains, true_matrix, angles = perturbed_leads(lead, reference, seed=102)
+    noise = np.random.default_rng(103).standard_normal((12, p.shape[1]))
+    signals = true_matrix @ p + 0.01 * noise
+    start = time.perf_counter()
+    calibration = calibrate_leads(
+        signals, lead, segment=(0, 2500), noise_std=0.01, reference_leads=("I", "aVF", "V2"), lead_names=names
+    )
+    elapsed = time.perf_counter() - start
+    assert elapsed < 20.0
+    assert calibration.reference_leads == ("I", "aVF", "V2")
+    assert np.all(calibration.gains[reference] == 1.0)
+    assert np.array_equal(calibration.lead_matrix[reference], lead[reference])
+    # 10 seeds: worst gain error 2.7 %, worst angle error 1.8 deg
+    assert np.max(np.abs(calibration.gains / gains - 1)) < 0.035
+    assert np.max(np.abs(calibration.angle_offsets - angles)) < 2.5
+    # held-out segment: the other nine leads predicted from I, II, V2
+    inputs, targets = rows(names, ("I", "II", "V2")), [i for i in range(12) if names[i] not in ("I", "II", "V2")]
+    later = p[:, 2500:]
+    nominal_error = held_out_error(lead, true_matrix, later, inputs, targets)
+    calibrated_error = held_out_error(calibration.calibrated_lead_matrix(), true_matrix, later, inputs, targets)
+    assert calibrated_error < 0.5 * nominal_error
+    # apply() removes the gains so that the rotated lead_matrix explains the signals
+    corrected = calibration.apply(true_matrix @ later)
+    assert np.allclose(corrected, calibration.lead_matrix @ later, atol=0.05 * np.abs(corrected).max())
+    restored = LeadCalibration.from_dict(json.loads(json.dumps(calibration.to_dict())))
+    assert np.array_equal(restored.gains, calibration.gains)
+    assert np.array_equal(restored.lead_matrix, calibration.lead_matrix)
+    assert restored.segment == (0, 2500) and restored.reference_leads == calibration.reference_leads
+
+
+def test_calibrate_leads_single_reference_keeps_gain_one_and_predicts_better(leads, heart):
+    names, lead = leads
+    p, _ = heart
+    gains, true_matrix, _ = perturbed_leads(lead, [0], seed=104)
+    signals = true_matrix @ p + 0.02 * np.random.default_rng(105).standard_normal((12, p.shape[1]))
+    calibration = calibrate_leads(signals, lead, segment=(0, 2500), noise_std=0.02, lead_names=names)
+    assert calibration.reference_leads == ("I",)
+    assert calibration.gains[0] == 1.0 and np.array_equal(calibration.lead_matrix[0], lead[0])
+    assert np.all(calibration.angle_offsets <= 20.0 + 1.0)
+    inputs, targets = rows(names, ("I", "II", "V2")), [i for i in range(12) if names[i] not in ("I", "II", "V2")]
+    later = p[:, 2500:]
+    nominal_error = held_out_error(lead, true_matrix, later, inputs, targets)
+    calibrated_error = held_out_error(calibration.calibrated_lead_matrix(), true_matrix, later, inputs, targets)
+    assert calibrated_error < 0.5 * nominal_error
+    assert np.all(calibration.residual_std < 0.025)  # the fit reaches the noise level (0.02 mV)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_bad_input_is_refused(leads, heart):
+    _, lead = leads
+    p, _ = heart
+    signals = lead @ p[:, :100]
+    bad = signals.copy()
+    bad[3, 7] = np.nan
+    with pytest.raises(ValueError, match="signals contains 1 NaN"):
+        least_squares_heart_vector(bad, lead)
+    with pytest.raises(ValueError, match="signals contains"):
+        tikhonov_heart_vector(bad, lead, prior_mean=np.zeros(3), prior_covariance=np.eye(3), noise_std=0.05)
+    with pytest.raises(ValueError, match="signals contains"):
+        smooth_heart_vector(bad, lead, smoothness=1.0)
+    with pytest.raises(ValueError, match="signals contains"):
+        calibrate_leads(bad, lead)
+    bad_lead = lead.copy()
+    bad_lead[0, 0] = np.inf
+    with pytest.raises(ValueError, match="lead_matrix contains"):
+        least_squares_heart_vector(signals, bad_lead)
+    with pytest.raises(ValueError, match=r"signals has 12 row\(s\).*lead_matrix has 11 row\(s\)"):
+        least_squares_heart_vector(signals, lead[:11])
+    with pytest.raises(ValueError, match="lead_matrix must have shape"):
+        smooth_heart_vector(signals, lead[:, :2], smoothness=1.0)
+    with pytest.raises(ValueError, match="noise_std must be positive"):
+        least_squares_heart_vector(signals, lead, noise_std=-0.05)
+    with pytest.raises(ValueError, match="noise_std must be positive"):
+        tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(3), prior_covariance=np.eye(3), noise_std=0.0)
+    with pytest.raises(ValueError, match="noise_std must be"):
+        smooth_heart_vector(signals, lead, smoothness=1.0, noise_std=np.ones(5))
+    with pytest.raises(ValueError, match="smoothness must be a finite non-negative"):
+        smooth_heart_vector(signals, lead, smoothness=-1.0)
+    with pytest.raises(ValueError, match="smoothness must be a finite non-negative"):
+        calibrate_leads(signals, lead, smoothness=-1.0)
+    with pytest.raises(ValueError, match="prior_covariance must be positive definite"):
+        tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(3), prior_covariance=-np.eye(3), noise_std=0.05)
+    with pytest.raises(ValueError, match="prior_mean must have shape"):
+        tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(2), prior_covariance=np.eye(3), noise_std=0.05)
+    with pytest.raises(ValueError, match="gain_bounds"):
+        calibrate_leads(signals, lead, gain_bounds=(1.2, 1.4))
+    with pytest.raises(ValueError, match="reference_leads"):
+        calibrate_leads(signals, lead, reference_leads="V9")
+    with pytest.raises(ValueError, match="segment"):
+        calibrate_leads(signals, lead, segment=(50, 500))
