@@ -31,6 +31,7 @@ __all__ = [
     "total_solid_angle_kernel",
     "linear_collocation_kernel",
     "closest_point_kernel",
+    "near_faces_kernel",
 ]
 
 _FOUR_PI = 4.0 * math.pi
@@ -397,3 +398,39 @@ def closest_point_kernel(points, vertices, faces, centroids, circumradii):
                 barycentric[i, 1] = v
                 barycentric[i, 2] = w
     return closest, face_index, barycentric
+
+
+@numba.njit(parallel=True, cache=True)
+def near_faces_kernel(points, centroids, reach_squared):
+    """Compressed rows of the faces whose centroid lies within sqrt(reach_squared[t]) of each point.
+
+    Returns ``(pointer (n_points + 1,), faces (pointer[-1],))``: the faces near point i are
+    ``faces[pointer[i]:pointer[i + 1]]``, in increasing order. Two passes (count, then fill),
+    both parallel over the points.
+    """
+    n_points = points.shape[0]
+    n_faces = centroids.shape[0]
+    counts = np.zeros(n_points, dtype=np.int64)
+    for i in numba.prange(n_points):
+        count = 0
+        for t in range(n_faces):
+            dx = centroids[t, 0] - points[i, 0]
+            dy = centroids[t, 1] - points[i, 1]
+            dz = centroids[t, 2] - points[i, 2]
+            if dx * dx + dy * dy + dz * dz < reach_squared[t]:
+                count += 1
+        counts[i] = count
+    pointer = np.zeros(n_points + 1, dtype=np.int64)
+    for i in range(n_points):
+        pointer[i + 1] = pointer[i] + counts[i]
+    faces = np.empty(pointer[n_points], dtype=np.int64)
+    for i in numba.prange(n_points):
+        position = pointer[i]
+        for t in range(n_faces):
+            dx = centroids[t, 0] - points[i, 0]
+            dy = centroids[t, 1] - points[i, 1]
+            dz = centroids[t, 2] - points[i, 2]
+            if dx * dx + dy * dy + dz * dz < reach_squared[t]:
+                faces[position] = t
+                position += 1
+    return pointer, faces
