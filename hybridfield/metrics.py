@@ -1,0 +1,190 @@
+"""Metrics that expose what reconstructed leads get wrong.
+
+- Pointwise accuracy: RMSE (mV) and Pearson r.
+- Calibration of credible bands: coverage and the interval (Winkler) score
+  ``(upper - lower) + (2 / alpha) * (distance by which the truth falls outside)``, alpha = 1 - p
+  (Gneiting & Raftery 2007): a band earns nothing by being wide.
+- Regression to the mean (Presacan et al., Commun Med 2025): across records, the variance ratio
+  of predicted to true peak-to-peak amplitude (1 = personal amplitudes kept, 0 = everyone gets the
+  mean) and the correlation of the amplitude error with the true amplitude (about -1 when the
+  prediction is the mean).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from geometry._validation import as_finite_array
+
+__all__ = [
+    "rmse",
+    "pearson_r",
+    "coverage",
+    "interval_score",
+    "peak_to_peak",
+    "regression_to_the_mean",
+    "PopulationRegression",
+]
+
+
+def _pair(predicted: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
+    predicted = as_finite_array(predicted, "predicted")
+    truth = as_finite_array(truth, "truth")
+    if predicted.shape != truth.shape:
+        raise ValueError(f"predicted and truth must have the same shape, got {predicted.shape} and {truth.shape}")
+    return predicted, truth
+
+
+def rmse(predicted: Any, truth: Any, *, axis: int = -1) -> np.ndarray:
+    """Root-mean-square error along ``axis``, in the signals' unit (mV).
+
+    Parameters
+    ----------
+    predicted, truth : array_like, same shape
+        Signals.
+    axis : int
+        Axis to average over (time).
+
+    Returns
+    -------
+    error : ndarray
+    """
+    predicted, truth = _pair(predicted, truth)
+    return np.sqrt(np.mean((predicted - truth) ** 2, axis=axis))
+
+
+def pearson_r(predicted: Any, truth: Any, *, axis: int = -1) -> np.ndarray:
+    """Pearson correlation along ``axis`` (NaN-free: a constant signal raises).
+
+    Parameters
+    ----------
+    predicted, truth : array_like, same shape
+        Signals.
+    axis : int
+        Axis to correlate over (time).
+
+    Returns
+    -------
+    r : ndarray
+    """
+    predicted, truth = _pair(predicted, truth)
+    a = predicted - predicted.mean(axis=axis, keepdims=True)
+    b = truth - truth.mean(axis=axis, keepdims=True)
+    denominator = np.sqrt((a**2).sum(axis=axis) * (b**2).sum(axis=axis))
+    if np.any(denominator == 0):
+        raise ValueError("pearson_r is undefined for a constant signal")
+    return (a * b).sum(axis=axis) / denominator
+
+
+def coverage(truth: Any, lower: Any, upper: Any, *, axis: int = -1) -> np.ndarray:
+    """Fraction of samples inside [lower, upper] along ``axis``.
+
+    Parameters
+    ----------
+    truth, lower, upper : array_like, same shape
+        True signal and band, mV.
+    axis : int
+        Axis to average over.
+
+    Returns
+    -------
+    fraction : ndarray
+    """
+    truth = as_finite_array(truth, "truth")
+    lower = as_finite_array(lower, "lower")
+    upper = as_finite_array(upper, "upper")
+    return np.mean((truth >= lower) & (truth <= upper), axis=axis)
+
+
+def interval_score(truth: Any, lower: Any, upper: Any, probability: float, *, axis: int = -1) -> np.ndarray:
+    """Mean interval (Winkler) score of a central interval of the given probability, mV.
+
+    Parameters
+    ----------
+    truth, lower, upper : array_like, same shape
+        True signal and band, mV.
+    probability : float
+        The band's probability in (0, 1) (explicit).
+    axis : int
+        Axis to average over.
+
+    Returns
+    -------
+    score : ndarray, mV (lower is better)
+    """
+    probability = float(probability)
+    if not 0 < probability < 1:
+        raise ValueError(f"probability must be in (0, 1), got {probability}")
+    alpha = 1.0 - probability
+    truth = as_finite_array(truth, "truth")
+    lower = as_finite_array(lower, "lower")
+    upper = as_finite_array(upper, "upper")
+    outside = np.maximum(lower - truth, 0.0) + np.maximum(truth - upper, 0.0)
+    return np.mean((upper - lower) + (2.0 / alpha) * outside, axis=axis)
+
+
+def peak_to_peak(signals: Any, *, axis: int = -1) -> np.ndarray:
+    """Peak-to-peak amplitude along ``axis``, mV."""
+    return np.ptp(as_finite_array(signals, "signals"), axis=axis)
+
+
+def regression_to_the_mean(predicted_amplitude: Any, true_amplitude: Any) -> dict[str, float]:
+    """Regression-to-the-mean figures across records for one lead.
+
+    Parameters
+    ----------
+    predicted_amplitude, true_amplitude : (n_records,) float, mV
+        Peak-to-peak amplitudes per record.
+
+    Returns
+    -------
+    figures : dict
+        ``variance_ratio`` (var predicted / var true) and ``error_correlation``
+        (corr(predicted - true, true)).
+    """
+    predicted, truth = _pair(predicted_amplitude, true_amplitude)
+    if predicted.ndim != 1 or predicted.size < 3:
+        raise ValueError(f"need at least 3 records as 1-D arrays, got shape {predicted.shape}")
+    return {
+        "variance_ratio": float(np.var(predicted) / np.var(truth)),
+        "error_correlation": float(np.corrcoef(predicted - truth, truth)[0, 1]),
+    }
+
+
+class PopulationRegression:
+    """The baseline: a population linear regression from input leads to target leads with a
+    constant Gaussian band (the residual standard deviation of the training samples).
+
+    Parameters
+    ----------
+    inputs : (n_inputs, n_samples) float, mV
+        Training inputs pooled over records.
+    targets : (n_targets, n_samples) float, mV
+        Training targets pooled over records.
+    """
+
+    def __init__(self, inputs: Any, targets: Any):
+        inputs = as_finite_array(inputs, "inputs", ndim=2)
+        targets = as_finite_array(targets, "targets", ndim=2)
+        if inputs.shape[1] != targets.shape[1]:
+            raise ValueError(f"inputs and targets need the same number of samples, got {inputs.shape} and {targets.shape}")
+        design = np.vstack([inputs, np.ones(inputs.shape[1])]).T
+        self.coefficients = np.linalg.lstsq(design, targets.T, rcond=None)[0]  # (n_inputs + 1, n_targets)
+        self.residual_std = (targets - (design @ self.coefficients).T).std(axis=1)
+
+    def predict(self, inputs: Any) -> np.ndarray:
+        """(n_targets, n_samples) prediction, mV."""
+        inputs = as_finite_array(inputs, "inputs", ndim=2)
+        design = np.vstack([inputs, np.ones(inputs.shape[1])]).T
+        return (design @ self.coefficients).T
+
+    def interval(self, inputs: Any, probability: float) -> tuple[np.ndarray, np.ndarray]:
+        """Constant-width Gaussian band of the given probability, mV."""
+        from scipy.stats import norm
+
+        mean = self.predict(inputs)
+        half = norm.ppf(0.5 + float(probability) / 2.0) * self.residual_std[:, None]
+        return mean - half, mean + half
+
