@@ -1,0 +1,88 @@
+"""Fitting the heart vector of a recorded ECG (the user-facing side of forward.inverse).
+
+The lead vectors come from the default torso (forward.lead_vectors); methods:
+
+- ``"least_squares"``: weighted least squares (needs 3 independent leads);
+- ``"tikhonov"``: Gaussian posterior with the population's per-phase heart-vector prior and
+  per-lead residual variances (works from a single lead);
+- ``"smooth"``: least squares with a second-difference penalty over time, solved by cvxpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .data import ECG, canonical_lead_name
+
+__all__ = ["fit_heart_vector", "HEART_VECTOR_METHODS"]
+
+HEART_VECTOR_METHODS = ("least_squares", "tikhonov", "smooth")
+
+
+def fit_heart_vector(
+    ecg: ECG,
+    *,
+    method: str = "tikhonov",
+    leads: Sequence[str] | None = None,
+    population: Any = None,
+    smoothness: float = 1e5,
+) -> Any:
+    """Heart vector p(t) (mA*m, body frame) that explains the measured leads of a record.
+
+    Parameters
+    ----------
+    ecg : ECG
+        The record, mV.
+    method : {"least_squares", "tikhonov", "smooth"}
+        See the module docstring.
+    leads : sequence of str, optional
+        Leads to use (default: every usable standard lead).
+    population : PopulationModel, optional
+        For "tikhonov": prior and residual variances (default: the bundled model).
+    smoothness : float
+        For "smooth": weight of the squared second difference, mV^2 per (mA*m)^2.
+
+    Returns
+    -------
+    heart_vector : (3, n_samples) float, or forward.GaussianHeartVector for "tikhonov"
+        At the record's own sampling rate for "least_squares"/"smooth"; "tikhonov" works at the
+        population model's rate and band (500 Hz, 0.5-40 Hz by default).
+    """
+    from forward import least_squares_heart_vector, smooth_heart_vector, tikhonov_heart_vector
+
+    from .uncertainty import _lead_set, default_population_model, prepare_ecg, record_phase_bins
+
+    if not isinstance(ecg, ECG):
+        raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
+    if method not in HEART_VECTOR_METHODS:
+        raise ValueError(f"method must be one of {HEART_VECTOR_METHODS}, got {method!r}")
+    if method == "tikhonov":
+        population = default_population_model() if population is None else population
+        prepared = prepare_ecg(ecg, fs=population.fs, band=population.band)
+        names = [canonical_lead_name(n) for n in leads] if leads is not None else [n for n in population.lead_names if prepared.has_lead(n)]
+        lead_set = _lead_set(population, names)
+        bins = record_phase_bins(prepared)
+        mean, covariance = population.prior_mean[bins].T, population.prior_covariance[bins]
+        noise = np.sqrt(lead_set.residual[:, bins])
+        signals = np.array([prepared[n] for n in names])
+        return tikhonov_heart_vector(
+            signals, lead_set.centre, prior_mean=mean, prior_covariance=covariance, noise_std=noise
+        )
+    prepared = ecg.drop_unusable(warn=True)
+    from forward import lead_vectors
+    from .uncertainty import _default_torso_cached
+
+    standard = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+    names = [canonical_lead_name(n) for n in leads] if leads is not None else [n for n in standard if prepared.has_lead(n)]
+    missing = [n for n in names if not prepared.has_lead(n)]
+    if missing:
+        raise ValueError(f"leads {missing} are not usable leads of this record (usable: {', '.join(prepared.lead_names)})")
+    vectors = lead_vectors(_default_torso_cached(), names)
+    matrix = np.array([vectors[n] for n in names])
+    signals = np.array([prepared[n] for n in names])
+    if method == "least_squares":
+        return least_squares_heart_vector(signals, matrix)
+    return smooth_heart_vector(signals, matrix, smoothness=smoothness)

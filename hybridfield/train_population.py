@@ -1,0 +1,42 @@
+"""Rebuild the bundled population model from the shared real records.
+
+Run from the repository root (the shared data folder beside it)::
+
+    python -m hybridfield.train_population --data ../shared/data
+
+It learns heart-vector priors and lead-vector variability from the PTB record and the 35
+PhysioNet Challenge 2021 records (see ``shared/data/README.md`` for licences and citations) and
+writes ``hybridfield/resources/population_default.json`` (a few tens of kB, plain JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from .evaluate_uncertainty import load_shared_records
+from .uncertainty import _RESOURCE, fit_population_model
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--output", default=str(_RESOURCE))
+    arguments = parser.parse_args(argv)
+    records = load_shared_records(arguments.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_population_model(records)
+    Path(arguments.output).parent.mkdir(parents=True, exist_ok=True)
+    model.save(arguments.output)
+    print(f"{model} -> {arguments.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
