@@ -37,7 +37,12 @@ __all__ = [
 _FOUR_PI = 4.0 * math.pi
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True)
+# Reassociation and contraction (FMA) let LLVM vectorise the reduction over dipoles (4 doubles per
+# AVX2 instruction); no approximate functions or reciprocals, so results stay within ~1e-15.
+_VECTORISE = {"reassoc", "contract", "nsz"}
+
+
+@numba.njit(parallel=True, fastmath=_VECTORISE, cache=True)
 def infinite_medium_potential_kernel(points, dipole_positions, moments, sigma):
     """Summed potential (n_points,) of dipoles (n_dipoles, 3) at points (n_points, 3), mV."""
     n_points = points.shape[0]
@@ -67,7 +72,7 @@ def infinite_medium_potential_kernel(points, dipole_positions, moments, sigma):
     return out
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True)
+@numba.njit(parallel=True, fastmath=_VECTORISE, cache=True)
 def infinite_medium_lead_field_kernel(points, source_positions, sigma):
     """Lead field (n_points, n_sources, 3) of unit dipoles along x, y, z, mV per mA*m."""
     n_points = points.shape[0]

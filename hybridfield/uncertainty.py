@@ -20,6 +20,9 @@ The model of one record, sample by sample (t) in phase bin b(t) (:mod:`hybridfie
   of 3 %.
 - ``r_{l,b}`` is the per-bin variance of what a single dipole does not explain (non-dipolar
   content and noise), learned from the training records; ``s ~ LogNormal(0, 0.5)`` rescales it.
+- Across records the statistics are heavy-tailed, so they are estimated robustly (minimum
+  covariance determinant, medians) and virtual views draw a record-level Student-t scale
+  (``TAIL_DEGREES_OF_FREEDOM``) on their lead-vector deviation and residual.
 - Virtual views carry their own ``eta_v`` (drawn from its prior: the measured leads say nothing
   about them) and their residual ``r_{v,b}`` (not rescaled by s, which only says how well a
   dipole explains the measured leads); views at arbitrary (theta, phi) use the physical
@@ -60,12 +63,16 @@ __all__ = [
     "GAIN_PRIOR_SD",
     "NOISE_SCALE_PRIOR_SD",
     "CORRELATION_TIME",
+    "TAIL_DEGREES_OF_FREEDOM",
 ]
 
 #: Prior standard deviation of log gains (amplifier/contact gain spread of a few percent).
 GAIN_PRIOR_SD = 0.03
 #: Prior standard deviation of the log residual scale s.
 NOISE_SCALE_PRIOR_SD = 0.5
+#: Degrees of freedom of the record-level Student-t scale mixture for virtual leads' lead-vector
+#: deviations and residuals (heavy tails: a few records are far off the typical one).
+TAIL_DEGREES_OF_FREEDOM = 4.0
 #: Correlation time of band-passed ECG samples, s: samples closer than this carry little new
 #: information, which the effective sample size of the likelihood accounts for.
 CORRELATION_TIME = 0.030
@@ -363,8 +370,7 @@ def fit_population_model(
     heart_vectors: list[np.ndarray] = []
     bins_all: list[np.ndarray] = []
     deviations: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    residual_sums = np.zeros((len(names), N_PHASE_BINS))
-    residual_counts = np.zeros((len(names), N_PHASE_BINS))
+    residual_per_record: list[list[np.ndarray]] = [[] for _ in names]  # per lead: (B,) arrays
     records = []
     for ecg in ecgs:
         prepared = prepare_ecg(ecg, fs=fs, band=band, warn=False)
@@ -385,8 +391,9 @@ def fit_population_model(
             own = np.linalg.lstsq(heart_vector.T, signal, rcond=None)[0]
             deviations[name].append(own - nominal[i])
             residual = signal - own @ heart_vector
-            np.add.at(residual_sums[i], bins, residual**2)
-            np.add.at(residual_counts[i], bins, 1.0)
+            counts = np.bincount(bins, minlength=N_PHASE_BINS)
+            sums = np.bincount(bins, weights=residual**2, minlength=N_PHASE_BINS)
+            residual_per_record[i].append(np.where(counts >= 5, sums / np.maximum(counts, 1), np.nan))
     if len(records) < 3:
         raise ValueError("fewer than 3 records had 3 usable independent leads; cannot learn population statistics")
     # Heart-vector prior per bin, shrunk towards the pooled covariance.
@@ -403,17 +410,22 @@ def fit_population_model(
             continue
         prior_mean[b] = members.mean(axis=1)
         prior_covariance[b] = (1 - shrinkage) * np.cov(members) + shrinkage * np.trace(np.cov(members)) / 3 * np.eye(3)
+    # Records differ in heavy-tailed ways (a few have lead vectors several times off the torso's):
+    # robust location and scatter (minimum covariance determinant) describe the typical record,
+    # and prediction draws record-level Student-t scale factors for the tails.
     lead_bias = np.zeros((len(names), 3))
     lead_covariance = np.zeros((len(names), 3, 3))
     for i, name in enumerate(names):
         values = np.array(deviations[name])
-        lead_bias[i] = values.mean(axis=0)
-        spread = np.cov(values.T) if len(values) > 2 else np.eye(3) * np.sum(nominal[i] ** 2) * 0.04
+        location, spread = _robust_location_scatter(values, nominal[i])
+        lead_bias[i] = location
         lead_covariance[i] = (1 - shrinkage) * spread + shrinkage * np.trace(spread) / 3 * np.eye(3)
-    pooled_residual = residual_sums.sum(axis=1) / np.maximum(residual_counts.sum(axis=1), 1)
-    residual_variance = np.where(
-        residual_counts >= 10, residual_sums / np.maximum(residual_counts, 1), pooled_residual[:, None]
-    )
+    residual_variance = np.zeros((len(names), N_PHASE_BINS))
+    for i in range(len(names)):
+        per_record = np.array(residual_per_record[i])  # (records, B), NaN where a bin was empty
+        typical = np.nanmedian(per_record, axis=0)
+        fallback = np.nanmedian(per_record)
+        residual_variance[i] = np.where(np.isfinite(typical), typical, fallback)
     residual_variance = np.maximum(residual_variance, 1e-8)
     return PopulationModel(
         lead_names=names,
@@ -429,6 +441,16 @@ def fit_population_model(
         sigma=sigma,
         metadata={"torso": "geometry.default_torso()", "shrinkage": shrinkage},
     )
+
+
+def _robust_location_scatter(values: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-covariance-determinant location and scatter of (n_records, 3) deviations."""
+    if len(values) < 8:
+        return values.mean(axis=0) if len(values) else np.zeros(3), np.eye(3) * np.sum(nominal**2) * 0.04
+    from sklearn.covariance import MinCovDet
+
+    estimate = MinCovDet(random_state=0).fit(values)
+    return estimate.location_, estimate.covariance_
 
 
 def default_population_model() -> PopulationModel:
@@ -854,9 +876,11 @@ def _conditional_draws(
         )
         vector = mean + np.einsum("tij,tj->ti", cholesky[bins], rng.standard_normal((n_samples, 3)))
         vector_draws[k] = vector.T
-        output_matrix = outputs.sample_lead_matrix(rng)
+        # Record-level Student-t scale: a normal record most of the time, occasionally an odd one.
+        tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM))
+        output_matrix = outputs.centre + tail * (outputs.sample_lead_matrix(rng) - outputs.centre)
         # The views' own non-dipolar residual: the population's, not rescaled by the input fit.
-        noise = np.sqrt(outputs.residual[:, bins]) * rng.standard_normal((len(outputs.names), n_samples))
+        noise = tail * np.sqrt(outputs.residual[:, bins]) * rng.standard_normal((len(outputs.names), n_samples))
         lead_draws[k] = output_matrix @ vector.T + noise
     return lead_draws, vector_draws
 

@@ -1,0 +1,604 @@
+"""Tests of hybridfield.uncertainty: the collapsed PyMC record model, the exact conditional draws,
+calibration on simulated records with known truth, a small leave-one-record-out run on real
+records, the PosteriorLeads API, input checking and the population model's persistence.
+
+Units: signals mV, heart vectors mA*m (body frame: x anterior, y left, z superior), lead vectors
+mV per mA*m, views (theta, phi) in radians. Seeds are fixed throughout; PyMC models are compiled
+once per number of input leads (uncertainty._MODEL_CACHE) and posteriors are shared through
+module-scoped fixtures to keep the file within a few minutes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats
+from scipy.spatial.transform import Rotation
+
+import forward
+from geometry import default_torso
+from hybridfield import ECG, read_wfdb
+from hybridfield import uncertainty
+from hybridfield.evaluate_uncertainty import _table, leave_one_record_out
+from hybridfield.uncertainty import (
+    PopulationModel,
+    PosteriorLeads,
+    default_population_model,
+    fit_population_model,
+    predict_posterior,
+    prepare_ecg,
+    record_phase_bins,
+)
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CINC = DATA / "cinc2021"
+PTB = DATA / "ptbdb" / "s0010_re"
+INPUTS = ("I", "II", "V5")
+TARGETS = ("V1", "V2", "V3", "V4", "V6")
+STANDARD = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+FS = 500.0
+
+
+def _read(path: Path) -> ECG:
+    if not path.with_suffix(".hea").exists():
+        pytest.fail(f"record {path} is missing: the shared data must lie beside the repository at {DATA}")
+    return read_wfdb(path)
+
+
+def _quiet_posterior(*args, **kwargs) -> PosteriorLeads:
+    kwargs.setdefault("progressbar", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return predict_posterior(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def population() -> PopulationModel:
+    return default_population_model()
+
+
+@pytest.fixture(scope="module")
+def e07500(population: PopulationModel) -> tuple[ECG, np.ndarray]:
+    """E07500 preprocessed as the model sees it, with its phase-bin labels."""
+    prepared = prepare_ecg(_read(CINC / "E07500"), fs=population.fs, band=population.band)
+    return prepared, record_phase_bins(prepared)
+
+
+# ==============================================================================================
+# 1. Physics-only equivalence: fixed nuisance parameters -> the analytic Gaussian posterior
+# ==============================================================================================
+def _tikhonov(population: PopulationModel, lead_set, signals: np.ndarray, bins: np.ndarray):
+    return forward.tikhonov_heart_vector(
+        signals,
+        lead_set.centre,
+        prior_mean=population.prior_mean[bins].T,
+        prior_covariance=population.prior_covariance[bins],
+        noise_std=np.sqrt(lead_set.residual[:, bins]),
+    )
+
+
+def test_conditional_draws_with_fixed_nuisance_equal_tikhonov_posterior(population, e07500) -> None:
+    ecg, bins = e07500
+    first_qrs = int(np.flatnonzero(bins == 0)[0])
+    segment = slice(first_qrs, first_qrs + 500)  # one beat: QRS, ST-T and diastolic bins
+    inputs = uncertainty._lead_set(population, INPUTS)
+    signals = np.array([ecg[name] for name in INPUTS])[:, segment]
+    labels = bins[segment]
+    assert len(np.unique(labels)) >= 12
+    n_draws = 2000
+    nuisance = {  # log_gain = 0, angle offsets = 0, log_noise_scale = 0: the lead set's centre
+        "log_gain": np.zeros((n_draws, 3)),
+        "angle_offset": np.zeros((n_draws, 3, 2)),
+        "log_noise_scale": np.zeros(n_draws),
+    }
+    _, outputs = uncertainty._view_statistics(population, ["V1"])
+    lead_draws, vector_draws = uncertainty._conditional_draws(
+        signals, labels, inputs, outputs, population, nuisance, np.random.default_rng(0)
+    )
+    assert vector_draws.shape == (n_draws, 3, 500)
+    np.testing.assert_allclose(inputs.lead_matrix(np.zeros(3), np.zeros((3, 2))), inputs.centre, rtol=1e-12, atol=1e-12)
+
+    reference = _tikhonov(population, inputs, signals, labels)
+    sd = reference.standard_deviation
+    mean_z = (vector_draws.mean(axis=0) - reference.mean) / (sd / math.sqrt(n_draws))
+    assert np.max(np.abs(mean_z)) < 4.5, f"max |mean difference| = {np.max(np.abs(mean_z)):.2f} MC standard errors"
+    sd_z = (vector_draws.std(axis=0) / sd - 1.0) * math.sqrt(2 * n_draws)
+    assert np.max(np.abs(sd_z)) < 4.5, f"max |std difference| = {np.max(np.abs(sd_z)):.2f} MC standard errors"
+    # The full 3x3 covariance, not just the marginals: SE of a sample covariance is
+    # sqrt((C_ij^2 + C_ii C_jj) / N).
+    centred = vector_draws - vector_draws.mean(axis=0)
+    sample_covariance = np.einsum("kit,kjt->tij", centred, centred) / (n_draws - 1)
+    covariance = reference.covariance
+    scale = np.sqrt(covariance**2 + np.einsum("tii,tjj->tij", covariance, covariance) / 1.0)
+    covariance_z = (sample_covariance - covariance) / (scale / math.sqrt(n_draws))
+    assert np.max(np.abs(covariance_z)) < 5.0
+    # The views: E[lead] = E[exp(g)] c . E[p] (view deviation independent of p; angle offsets
+    # have mean zero), with E[exp(g)] = exp(gain_sd^2 / 2).
+    expected = math.exp(outputs.gain_sd[0] ** 2 / 2) * outputs.centre[0] @ reference.mean
+    lead_z = (lead_draws[:, 0].mean(axis=0) - expected) / (lead_draws[:, 0].std(axis=0) / math.sqrt(n_draws))
+    assert np.max(np.abs(lead_z)) < 4.5
+
+
+def test_explicit_pymc_model_matches_analytic_gaussian(population, e07500) -> None:
+    """The non-marginalised model p(t) ~ MvNormal(mu_b, Sigma_b), y ~ Normal(C p, sqrt(r)),
+    sampled by NUTS, has the analytic posterior mean and std within Monte Carlo error."""
+    import arviz as az
+    import pymc as pm
+
+    ecg, bins = e07500
+    first_qrs = int(np.flatnonzero(bins == 0)[0])
+    index = first_qrs + np.arange(0, 140, 7)  # 20 samples through QRS and early ST-T bins
+    inputs = uncertainty._lead_set(population, INPUTS)
+    y = np.array([ecg[name] for name in INPUTS])[:, index]
+    labels = bins[index]
+    assert len(np.unique(labels)) >= 6
+    reference = _tikhonov(population, inputs, y, labels)
+
+    with pm.Model():
+        p = pm.MvNormal("p", mu=population.prior_mean[labels], cov=population.prior_covariance[labels], shape=(20, 3))
+        pm.Normal("y", mu=p @ inputs.centre.T, sigma=np.sqrt(inputs.residual[:, labels]).T, observed=y.T)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trace = pm.sample(
+                draws=500, tune=500, chains=2, cores=1, random_seed=7, progressbar=False,
+                compute_convergence_checks=False,
+            )
+    draws = trace.posterior["p"].values.reshape(-1, 20, 3)
+    mcse_mean = az.mcse(trace, var_names=["p"], method="mean")["p"].values
+    ess_sd = az.ess(trace, var_names=["p"], method="sd")["p"].values
+    assert ess_sd.min() > 200
+    mean_z = (draws.mean(axis=0) - reference.mean.T) / mcse_mean
+    sd_z = (draws.std(axis=0) - reference.standard_deviation.T) / (draws.std(axis=0) / np.sqrt(2 * ess_sd))
+    assert np.max(np.abs(mean_z)) < 4.5, f"max |mean difference| = {np.max(np.abs(mean_z)):.2f} MCSE"
+    assert np.max(np.abs(sd_z)) < 4.5, f"max |std difference| = {np.max(np.abs(sd_z)):.2f} MCSE"
+    # The data do constrain p: the posterior is much narrower than the prior in some direction.
+    prior_sd = np.sqrt(np.diagonal(population.prior_covariance[labels], axis1=1, axis2=2))
+    assert np.min(reference.standard_deviation.T / prior_sd) < 0.3
+
+
+@pytest.mark.parametrize("input_leads", [INPUTS, ("II",)], ids=["3 leads", "1 lead"])
+def test_collapsed_likelihood_equals_dense_gaussian_and_scales_with_weight(population, e07500, input_leads) -> None:
+    """The PyMC potential (Woodbury + determinant lemma on sufficient statistics) equals
+    sum_t log N(y_t; C mu_b, C Sigma_b C^T + diag(r_b s^2)), and likelihood_weight scales it."""
+    ecg, bins = e07500
+    lead_set = uncertainty._lead_set(population, input_leads)
+    n_leads = len(input_leads)
+    signals = np.array([ecg[name] for name in input_leads])
+    statistics = uncertainty._sufficient_statistics(signals, bins)
+    rng = np.random.default_rng(5)
+    points = [
+        {
+            "log_gain": rng.normal(0.0, 0.1, n_leads),
+            "standard_angle_offset": rng.normal(0.0, 1.0, (n_leads, 2)),
+            "log_noise_scale": np.asarray(rng.normal(0.0, 0.3)),
+        }
+        for _ in range(2)
+    ]
+
+    def dense(point: dict) -> float:
+        angle_offset = np.einsum("lab,lb->la", lead_set.angle_cholesky, point["standard_angle_offset"])
+        lead_matrix = lead_set.lead_matrix(point["log_gain"], angle_offset)
+        noise_variance = np.exp(2.0 * point["log_noise_scale"])
+        total = 0.0
+        for b in np.unique(bins):
+            members = signals[:, bins == b].T
+            covariance = (
+                lead_matrix @ population.prior_covariance[b] @ lead_matrix.T
+                + np.diag(lead_set.residual[:, b] * noise_variance)
+            )
+            total += scipy.stats.multivariate_normal.logpdf(members, lead_matrix @ population.prior_mean[b], covariance).sum()
+        return float(total)
+
+    values = {}
+    for weight in (1.0, 0.25):
+        model = uncertainty._build_pymc_model(n_leads, uncertainty._model_data(lead_set, population, statistics, weight))
+        potential = model.compile_fn(
+            model.logp(vars=[model["marginal_likelihood"]]), inputs=model.value_vars, on_unused_input="ignore"
+        )
+        full_logp = model.compile_logp()
+        prior_logp = model.compile_fn(model.logp(vars=model.free_RVs), inputs=model.value_vars)
+        values[weight] = [float(potential(point)) for point in points]
+        for point, value in zip(points, values[weight]):
+            assert value == pytest.approx(weight * dense(point), rel=1e-9)
+            # The model's log density is the priors plus this potential, nothing else.
+            assert float(full_logp(point)) == pytest.approx(float(prior_logp(point)) + value, rel=1e-9)
+    assert values[0.25] == pytest.approx([0.25 * v for v in values[1.0]], rel=1e-12)
+    # The two points differ (the check is not vacuous).
+    assert abs(values[1.0][0] - values[1.0][1]) > 1.0
+
+
+# ==============================================================================================
+# 2. Simulated records with known truth
+# ==============================================================================================
+_NOMINAL = {}
+
+
+def _nominal_lead_vectors() -> dict[str, np.ndarray]:
+    if not _NOMINAL:
+        _NOMINAL.update(forward.lead_vectors(default_torso(), "standard12"))
+    return _NOMINAL
+
+
+def _random_rotation(rng: np.random.Generator, rms_degrees: float) -> np.ndarray:
+    """Rotation about a random axis with an rms angle of ``rms_degrees``."""
+    return Rotation.from_rotvec(rng.normal(0.0, np.deg2rad(rms_degrees) / math.sqrt(3.0), 3)).as_matrix()
+
+
+def simulate_record(seed: int) -> tuple[ECG, ECG]:
+    """A 10 s 12-lead record at 500 Hz with known truth: (noisy record, noise-free record).
+
+    - Heart vector: forward.simulate_heart_vector (condition normal/LBBB/RBBB, 55-100 bpm).
+    - Electrode-level lead fields from the default torso's lead vectors: the limb electrodes'
+      WCT-referenced vectors r = -(I + II) / 3, a = I + r, l = II + r, the precordial ones V1..V6.
+      Per record: a common rotation (heart orientation, 10 deg rms), a gain LogNormal(0, 0.05)
+      per electrode and an independent rotation (8 deg rms) per precordial electrode. Leads are
+      then formed from the electrode potentials (Einthoven, Goldberger, Wilson), so I + III = II
+      and the augmented leads hold exactly.
+    - Non-dipolar content: every electrode also sees the heart vector delayed by 16 ms through its
+      own random vector (5 % of its lead vector's magnitude): phase-locked, not a single dipole.
+    - White noise 0.02 mV per lead.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    condition = ("normal", "lbbb", "rbbb")[int(rng.integers(3))]
+    heart_rate = float(rng.uniform(55.0, 100.0))
+    p = forward.simulate_heart_vector(10.0, FS, condition=condition, heart_rate=heart_rate, random_seed=seed)
+    nominal = _nominal_lead_vectors()
+    right = -(nominal["I"] + nominal["II"]) / 3.0
+    electrodes = {"RA": right, "LA": nominal["I"] + right, "LL": nominal["II"] + right}
+    electrodes.update({f"V{k}": nominal[f"V{k}"] for k in range(1, 7)})
+    orientation = _random_rotation(rng, 10.0)
+    delayed = np.roll(p, int(round(0.016 * FS)), axis=1)
+    potential = {}
+    for name, vector in electrodes.items():
+        gain = math.exp(rng.normal(0.0, 0.05))
+        turn = _random_rotation(rng, 8.0) if name.startswith("V") else np.eye(3)
+        non_dipolar = rng.normal(0.0, 0.05 * np.linalg.norm(vector) / math.sqrt(3.0), 3)
+        potential[name] = (gain * turn @ orientation @ vector) @ p + non_dipolar @ delayed
+    wct = (potential["RA"] + potential["LA"] + potential["LL"]) / 3.0
+    leads = {
+        "I": potential["LA"] - potential["RA"],
+        "II": potential["LL"] - potential["RA"],
+        "III": potential["LL"] - potential["LA"],
+        "aVR": potential["RA"] - (potential["LA"] + potential["LL"]) / 2.0,
+        "aVL": potential["LA"] - (potential["RA"] + potential["LL"]) / 2.0,
+        "aVF": potential["LL"] - (potential["RA"] + potential["LA"]) / 2.0,
+        **{f"V{k}": potential[f"V{k}"] - wct for k in range(1, 7)},
+    }
+    clean = np.array([leads[name] for name in STANDARD])
+    noisy = clean + rng.normal(0.0, 0.02, clean.shape)
+    metadata = {"record": f"simulated{seed}", "condition": condition, "heart_rate": heart_rate}
+    return ECG.from_array(noisy, FS, STANDARD, metadata=metadata), ECG.from_array(clean, FS, STANDARD)
+
+
+def test_simulated_records_obey_einthoven() -> None:
+    noisy, clean = simulate_record(3)
+    np.testing.assert_allclose(clean["I"] + clean["III"], clean["II"], atol=1e-12)
+    np.testing.assert_allclose(clean["aVR"] + clean["aVL"] + clean["aVF"], 0.0, atol=1e-12)
+    assert np.std(noisy["V1"] - clean["V1"]) == pytest.approx(0.02, rel=0.05)
+    assert 0.5 < np.ptp(clean["V2"]) < 10.0  # a plausible amplitude, mV
+
+
+@pytest.fixture(scope="module")
+def simulated_population() -> PopulationModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_population_model([simulate_record(seed)[0] for seed in range(25)])
+
+
+N_SIMULATED_TEST_RECORDS = 20
+
+
+def test_simulated_ground_truth_coverage_and_accuracy(simulated_population: PopulationModel) -> None:
+    """Predict V1, V2, V3, V4, V6 from I, II, V5 on 20 new simulated records.
+
+    The truth compared with the 90 % bands is the held-out *measured* lead (noisy, band-passed
+    like the inputs): the model's views include their own non-dipolar residual and noise, so the
+    bands are posterior-predictive bands of what a recorded lead would show. (Coverage of the
+    noise-free leads is printed too.) The baseline is plain least squares through the nominal
+    torso: p = solve(C_in, y_in), prediction = C_out p.
+    """
+    population = simulated_population
+    rows = [population.lead_names.index(name) for name in (*INPUTS, *TARGETS)]
+    nominal_in = population.nominal_lead_vectors[rows[:3]]
+    nominal_out = population.nominal_lead_vectors[rows[3:]]
+    inside = {name: [] for name in TARGETS}
+    inside_clean = {name: [] for name in TARGETS}
+    squared_error = {"posterior": [], "least_squares": []}
+    for seed in range(1000, 1000 + N_SIMULATED_TEST_RECORDS):
+        noisy, clean = simulate_record(seed)
+        prepared = prepare_ecg(noisy, fs=population.fs, band=population.band, warn=False)
+        clean_prepared = clean.bandpass(*population.band)
+        posterior = _quiet_posterior(
+            noisy, list(TARGETS), inputs=list(INPUTS), draws=200, tune=200, random_seed=seed, population=population
+        )
+        assert posterior.input_leads == INPUTS
+        lower, upper = posterior.interval(0.9)
+        truth = np.array([prepared[name] for name in TARGETS])
+        truth_clean = np.array([clean_prepared[name] for name in TARGETS])
+        for k, name in enumerate(TARGETS):
+            inside[name].append((truth[k] >= lower[k]) & (truth[k] <= upper[k]))
+            inside_clean[name].append((truth_clean[k] >= lower[k]) & (truth_clean[k] <= upper[k]))
+        least_squares = nominal_out @ np.linalg.solve(nominal_in, np.array([prepared[name] for name in INPUTS]))
+        squared_error["posterior"].append((posterior.mean - truth) ** 2)
+        squared_error["least_squares"].append((least_squares - truth) ** 2)
+    per_lead = {name: float(np.mean(np.concatenate(inside[name]))) for name in TARGETS}
+    per_lead_clean = {name: float(np.mean(np.concatenate(inside_clean[name]))) for name in TARGETS}
+    pooled = float(np.mean([np.concatenate(inside[name]) for name in TARGETS]))
+    rmse_posterior = float(np.sqrt(np.mean(np.concatenate(squared_error["posterior"], axis=1))))
+    rmse_least_squares = float(np.sqrt(np.mean(np.concatenate(squared_error["least_squares"], axis=1))))
+    print(f"\nsimulated 90 % coverage (measured targets), {N_SIMULATED_TEST_RECORDS} records:")
+    print("  " + "  ".join(f"{name} {value:.3f}" for name, value in per_lead.items()) + f"  pooled {pooled:.3f}")
+    print("  noise-free targets: " + "  ".join(f"{name} {value:.3f}" for name, value in per_lead_clean.items()))
+    print(f"  RMSE posterior mean {rmse_posterior:.4f} mV, plain least squares {rmse_least_squares:.4f} mV")
+    assert 0.85 <= pooled <= 0.95, f"pooled 90 % coverage {pooled:.3f} (per lead {per_lead})"
+    assert rmse_posterior <= rmse_least_squares
+
+
+# ==============================================================================================
+# 3. Real records: leave-one-record-out on 5 Challenge records
+# ==============================================================================================
+def test_leave_one_record_out_on_five_challenge_records() -> None:
+    records = [_read(path.with_suffix("")) for path in sorted(CINC.glob("*.hea"))[:5]]
+    assert len(records) == 5
+    report = leave_one_record_out(records, draws=150, tune=150, random_seed=0, progress=False)
+    print("\n" + _table(report))
+    assert report["targets"] == list(TARGETS)
+    assert len(report["records"]) == 5
+    ratios = []
+    for name, entry in report["per_lead"].items():
+        assert entry["n_records"] == 5
+        assert 0.6 <= entry["coverage"] <= 1.0, f"{name}: coverage {entry['coverage']:.3f}"
+        ratios.append(entry["interval_score_ratio"])
+    assert float(np.mean(ratios)) < 1.0, f"mean interval-score ratio {np.mean(ratios):.3f}"
+
+
+# ==============================================================================================
+# 4. The PosteriorLeads API
+# ==============================================================================================
+VIEW = (math.pi / 2, -math.pi / 18)
+
+
+@pytest.fixture(scope="module")
+def ptb() -> ECG:
+    """The first 10 s of the PTB record, at its own 1000 Hz, 12 standard leads + Frank."""
+    record = _read(PTB)
+    assert record.fs == 1000.0
+    return ECG.from_array(record.signals[:, :10_000], record.fs, record.lead_names, metadata={"record": "s0010_re"})
+
+
+@pytest.fixture(scope="module")
+def ptb_posterior(ptb: ECG) -> tuple[PosteriorLeads, int]:
+    """Inputs I, II, V5 -> V1, V2 and a (theta, phi) view, with population=None; also counts how
+    often the bundled model was loaded."""
+    calls = []
+
+    def counting_default():
+        calls.append(1)
+        return default_population_model()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(uncertainty, "default_population_model", counting_default)
+        posterior = _quiet_posterior(ptb, ["V1", "v2", VIEW], inputs=list(INPUTS), draws=200, tune=200, random_seed=3)
+    return posterior, len(calls)
+
+
+def test_posterior_names_shapes_and_rate(ptb_posterior) -> None:
+    posterior, _ = ptb_posterior
+    assert posterior.names == ("V1 (virtual)", "V2 (virtual)", "view(90,-10) (virtual)")
+    assert all(name.endswith("(virtual)") for name in posterior.names)
+    assert posterior.fs == 500.0  # the 1000 Hz record comes out at the model's rate
+    assert posterior.draws.shape == (200, 3, 5000)
+    assert posterior.heart_vector_draws.shape == (200, 3, 5000)
+    assert posterior.mean.shape == (3, 5000)
+    assert posterior.heart_vector_mean.shape == (3, 5000)
+    assert posterior.time[-1] == pytest.approx(4999 / 500.0)
+    assert posterior.input_leads == INPUTS
+    assert np.all(np.isfinite(posterior.draws))
+    assert posterior.metadata["virtual"] is True and posterior.metadata["units"] == "mV"
+    assert "virtual" in repr(posterior)
+
+
+def test_posterior_default_population_used_when_none(ptb_posterior) -> None:
+    _, calls = ptb_posterior
+    assert calls == 1
+
+
+def test_posterior_interval(ptb_posterior) -> None:
+    posterior, _ = ptb_posterior
+    lower, upper = posterior.interval(0.9)
+    assert lower.shape == upper.shape == (3, 5000)
+    assert np.all(lower <= upper)
+    mean = posterior.mean
+    assert np.mean((lower <= mean) & (mean <= upper)) > 0.99
+    narrow_lower, narrow_upper = posterior.interval(0.5)
+    assert np.all(narrow_upper - narrow_lower <= upper - lower + 1e-12)
+    # About 90 % of the draws themselves fall inside their own 90 % band.
+    inside = (posterior.draws >= lower) & (posterior.draws <= upper)
+    assert np.mean(inside) == pytest.approx(0.9, abs=0.01)
+    with pytest.raises(TypeError):
+        posterior.interval()  # the probability is always explicit
+    for probability in (0.0, 1.0, 1.2, -0.5):
+        with pytest.raises(ValueError, match="probability"):
+            posterior.interval(probability)
+
+
+def test_posterior_lead_lookup(ptb_posterior) -> None:
+    posterior, _ = ptb_posterior
+    np.testing.assert_array_equal(posterior.lead("V1"), posterior.draws[:, 0])
+    np.testing.assert_array_equal(posterior.lead("v2"), posterior.draws[:, 1])
+    np.testing.assert_array_equal(posterior.lead("V1 (virtual)"), posterior.draws[:, 0])
+    np.testing.assert_array_equal(posterior.lead("view(90,-10)"), posterior.draws[:, 2])
+    assert posterior.lead("V1").shape == (200, 5000)
+    with pytest.raises(ValueError, match="V6"):
+        posterior.lead("V6")
+
+
+def test_posterior_predicts_the_held_out_leads(ptb, ptb_posterior) -> None:
+    posterior, _ = ptb_posterior
+    prepared = prepare_ecg(ptb, fs=500.0, band=(0.5, 40.0), warn=False)
+    for k, name in enumerate(("V1", "V2")):
+        r = np.corrcoef(posterior.mean[k], prepared[name])[0, 1]
+        assert r > 0.6, f"{name}: correlation of the posterior mean with the measured lead {r:.2f}"
+    # The view at theta 90, phi -10 deg (anterior, slightly right: between V1 and V2) looks like them.
+    assert np.corrcoef(posterior.mean[2], posterior.mean[0] + posterior.mean[1])[0, 1] > 0.8
+
+
+def test_posterior_to_arviz(ptb_posterior) -> None:
+    posterior, _ = ptb_posterior
+    idata = posterior.to_arviz()
+    lead = idata.posterior["lead"]
+    assert lead.dims == ("chain", "draw", "view", "time")
+    assert lead.shape == (2, 100, 3, 5000)
+    assert list(lead.coords["view"].values) == list(posterior.names)
+    assert lead.attrs["units"] == "mV"
+    vector = idata.posterior["heart_vector"]
+    assert vector.dims == ("chain", "draw", "axis", "time")
+    assert list(vector.coords["axis"].values) == ["x", "y", "z"]
+    np.testing.assert_array_equal(lead.values.reshape(200, 3, 5000), posterior.draws)
+    for name in ("log_gain", "angle_offset", "log_noise_scale"):
+        assert name in idata.posterior
+    assert idata.posterior["log_gain"].shape == (2, 100, 3)
+
+
+def test_single_input_lead_gives_wider_bands(ptb, ptb_posterior, population) -> None:
+    three, _ = ptb_posterior
+    one = _quiet_posterior(ptb, ["V1", "v2", VIEW], inputs=["II"], draws=200, tune=200, random_seed=4, population=population)
+    assert one.input_leads == ("II",)
+    assert one.draws.shape == (200, 3, 5000)
+    assert one.nuisance["angle_offset"].shape == (2, 100, 1, 2)
+    assert np.all(np.isfinite(one.draws))
+    width_one = np.mean(np.subtract(*one.interval(0.9)[::-1]), axis=1)
+    width_three = np.mean(np.subtract(*three.interval(0.9)[::-1]), axis=1)
+    print(f"\nmean 90 % width, mV: 1 input {np.round(width_one, 3)}, 3 inputs {np.round(width_three, 3)}")
+    assert np.all(width_one > 1.2 * width_three)
+
+
+# ==============================================================================================
+# 5. Bad input
+# ==============================================================================================
+def test_from_array_with_nan_names_the_lead() -> None:
+    signals = np.zeros((3, 1000))
+    signals[1, 10:20] = np.nan
+    with pytest.raises(ValueError, match="V2"):
+        ECG.from_array(signals, 500.0, ["I", "V2", "V5"])
+
+
+@pytest.fixture(scope="module")
+def e07500_record() -> ECG:
+    return _read(CINC / "E07500")
+
+
+@pytest.mark.parametrize(
+    ("views", "kwargs", "error", "match"),
+    [
+        (["V13"], {}, ValueError, "V13"),
+        ([(math.pi / 2, 7.0)], {}, ValueError, "phi"),
+        ([(1.0, 2.0, 3.0)], {}, ValueError, "theta, phi"),
+        (["V1"], {"inputs": ["I", "II", "foo"]}, ValueError, "foo"),
+        (["V1"], {"inputs": ["I", "II", "X"]}, ValueError, "X"),
+        ([], {}, ValueError, "views"),
+        ("V1", {}, ValueError, "views"),
+        (["V1"], {"draws": 0}, ValueError, "draws"),
+        (["V1"], {"draws": 2.5}, ValueError, "draws"),
+        (["V1"], {"tune": -1}, ValueError, "tune"),
+        (["V1"], {"chains": 0}, ValueError, "chains"),
+    ],
+)
+def test_predict_posterior_rejects_bad_arguments(e07500_record, population, views, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        predict_posterior(e07500_record, views, population=population, progressbar=False, **kwargs)
+
+
+def test_predict_posterior_rejects_input_missing_from_record(e07500_record, population) -> None:
+    three = e07500_record.select(["I", "II", "V5"])
+    with pytest.raises(ValueError, match="V1"):
+        predict_posterior(three, ["V2"], inputs=["I", "V1"], population=population, progressbar=False)
+
+
+def test_predict_posterior_rejects_non_ecg(e07500_record, population) -> None:
+    with pytest.raises(TypeError, match="ECG"):
+        predict_posterior(e07500_record.signals, ["V1"], population=population, progressbar=False)
+    with pytest.raises(TypeError, match="ECG"):
+        predict_posterior(None, ["V1"], population=population, progressbar=False)
+
+
+@pytest.fixture(scope="module")
+def js20004() -> ECG:
+    record = _read(CINC / "JS20004")
+    assert set(record.flat_leads()) == {"V2", "V4", "V6"}
+    return record
+
+
+def test_flat_input_lead_is_a_clear_error(js20004, population) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="V2") as caught:
+            predict_posterior(js20004, ["V1"], inputs=["V2", "I", "II"], population=population, progressbar=False)
+    assert "usable" in str(caught.value)
+
+
+def test_flat_leads_dropped_with_warning_when_inputs_not_given(js20004, population) -> None:
+    with pytest.warns(UserWarning, match="V2.*V4.*V6|flat"):
+        posterior = predict_posterior(
+            js20004, ["V2"], draws=20, tune=20, chains=1, random_seed=0, progressbar=False, population=population
+        )
+    assert posterior.input_leads == ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V3", "V5")
+    assert posterior.draws.shape == (20, 1, 5000)
+    assert np.all(np.isfinite(posterior.draws))
+
+
+# ==============================================================================================
+# 6. PopulationModel
+# ==============================================================================================
+def _assert_same_model(a: PopulationModel, b: PopulationModel) -> None:
+    for name in ("nominal_lead_vectors", "lead_bias", "lead_covariance", "residual_variance", "prior_mean", "prior_covariance"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.lead_names == b.lead_names
+    assert a.fs == b.fs and a.band == b.band and a.sigma == b.sigma
+    assert a.training_records == b.training_records
+    assert dict(a.metadata) == dict(b.metadata)
+
+
+def test_population_model_round_trips(population, tmp_path) -> None:
+    _assert_same_model(PopulationModel.from_dict(population.to_dict()), population)
+    path = tmp_path / "population.json"
+    population.save(path)
+    _assert_same_model(PopulationModel.load(path), population)
+    # A fitted model too (arrays not read from JSON before).
+    fitted = fit_population_model([simulate_record(seed)[0] for seed in range(3)])
+    fitted.save(path)
+    _assert_same_model(PopulationModel.load(path), fitted)
+    assert fitted.training_records == ("simulated0", "simulated1", "simulated2")
+
+
+def test_population_model_from_dict_rejects_other_formats(population) -> None:
+    data = population.to_dict()
+    with pytest.raises(ValueError, match="format"):
+        PopulationModel.from_dict({**data, "format": "something/2"})
+    with pytest.raises(ValueError, match="format"):
+        PopulationModel.from_dict({key: value for key, value in data.items() if key != "format"})
+    with pytest.raises(ValueError, match="phase bins"):
+        PopulationModel.from_dict({**data, "phase_bins": data["phase_bins"][:-1]})
+
+
+def test_default_population_model(population) -> None:
+    assert population.lead_names == STANDARD
+    assert population.nominal_lead_vectors.shape == (12, 3)
+    assert population.lead_covariance.shape == (12, 3, 3)
+    n_bins = len(uncertainty.PHASE_BIN_NAMES)
+    assert population.prior_mean.shape == (n_bins, 3)
+    assert population.residual_variance.shape == (12, n_bins)
+    assert population.fs == 500.0 and population.band == (0.5, 40.0)
+    assert np.all(np.linalg.eigvalsh(population.prior_covariance) > 0)
+    assert np.all(population.residual_variance > 0)
+    assert len(population.training_records) >= 3
+
+
+def test_fit_population_model_needs_three_records() -> None:
+    records = [simulate_record(seed)[0] for seed in range(2)]
+    with pytest.raises(ValueError, match="at least 3"):
+        fit_population_model(records)
