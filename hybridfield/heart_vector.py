@@ -17,7 +17,7 @@ import numpy as np
 
 from .data import ECG, canonical_lead_name
 
-__all__ = ["fit_heart_vector", "HEART_VECTOR_METHODS"]
+__all__ = ["fit_heart_vector", "calibrate_leads", "HEART_VECTOR_METHODS"]
 
 HEART_VECTOR_METHODS = ("least_squares", "tikhonov", "smooth")
 
@@ -86,3 +86,68 @@ def fit_heart_vector(
     if method == "least_squares":
         return least_squares_heart_vector(signals, matrix)
     return smooth_heart_vector(signals, matrix, smoothness=smoothness)
+
+
+def calibrate_leads(
+    ecg: ECG,
+    *,
+    leads: Sequence[str] | None = None,
+    calibration_seconds: float = 5.0,
+    reference_leads: Sequence[str] = ("I",),
+    max_rotation_degrees: float = 20.0,
+) -> Any:
+    """Per-lead gains and lead-vector angle offsets fitted on the first seconds of a record, then
+    frozen, as Nef-Net+ calibrates on the fly (Zhan et al. 2025).
+
+    The heart vector and each lead's gain and direction are fitted together on the calibration
+    segment by alternating convex problems (forward.calibrate_leads); the reference leads keep
+    their nominal vectors and fix the gauge (with one reference lead, gains are relative).
+
+    Parameters
+    ----------
+    ecg : ECG
+        The record, mV.
+    leads : sequence of str, optional
+        Leads to calibrate (default: every usable standard lead).
+    calibration_seconds : float
+        Length of the calibration segment from the start of the record, s.
+    reference_leads : sequence of str
+        Leads held at their nominal lead vector.
+    max_rotation_degrees : float
+        Largest angle offset allowed per lead, degrees.
+
+    Returns
+    -------
+    calibration : forward.LeadCalibration
+        Frozen gains, calibrated lead matrix and angle offsets; apply it to later segments.
+    """
+    import math
+
+    from forward import calibrate_leads as forward_calibrate_leads, lead_vectors
+
+    from .uncertainty import _default_torso_cached
+
+    if not isinstance(ecg, ECG):
+        raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
+    seconds = float(calibration_seconds)
+    if not 0 < seconds <= ecg.duration:
+        raise ValueError(f"calibration_seconds must be in (0, {ecg.duration:g}] s, got {calibration_seconds}")
+    prepared = ecg.drop_unusable(warn=True)
+    standard = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+    names = [canonical_lead_name(n) for n in leads] if leads is not None else [n for n in standard if prepared.has_lead(n)]
+    references = [canonical_lead_name(n) for n in reference_leads]
+    unknown = [n for n in references if n not in names]
+    if unknown:
+        raise ValueError(f"reference_leads {unknown} are not among the calibrated leads {names}")
+    vectors = lead_vectors(_default_torso_cached(), names)
+    matrix = np.array([vectors[n] for n in names])
+    stop = int(round(seconds * prepared.fs))
+    signals = np.array([prepared[n] for n in names])
+    return forward_calibrate_leads(
+        signals,
+        matrix,
+        segment=(0, stop),
+        reference_leads=[names.index(n) for n in references],
+        max_rotation=math.radians(max_rotation_degrees),
+        lead_names=names,
+    )
