@@ -70,11 +70,12 @@ def pearson_r(predicted: Any, truth: Any, *, axis: int = -1) -> np.ndarray:
     r : ndarray
     """
     predicted, truth = _pair(predicted, truth)
+    # Peak-to-peak, not the deviations from the mean: those are rounding noise for a constant.
+    if np.any(np.ptp(predicted, axis=axis) == 0) or np.any(np.ptp(truth, axis=axis) == 0):
+        raise ValueError("pearson_r is undefined for a constant signal")
     a = predicted - predicted.mean(axis=axis, keepdims=True)
     b = truth - truth.mean(axis=axis, keepdims=True)
     denominator = np.sqrt((a**2).sum(axis=axis) * (b**2).sum(axis=axis))
-    if np.any(denominator == 0):
-        raise ValueError("pearson_r is undefined for a constant signal")
     return (a * b).sum(axis=axis) / denominator
 
 
@@ -142,15 +143,17 @@ def regression_to_the_mean(predicted_amplitude: Any, true_amplitude: Any) -> dic
     -------
     figures : dict
         ``variance_ratio`` (var predicted / var true) and ``error_correlation``
-        (corr(predicted - true, true)).
+        (corr(predicted - true, true); 0.0 when the error is the same for every record, which
+        then does not depend on the amplitude at all).
     """
     predicted, truth = _pair(predicted_amplitude, true_amplitude)
     if predicted.ndim != 1 or predicted.size < 3:
         raise ValueError(f"need at least 3 records as 1-D arrays, got shape {predicted.shape}")
-    return {
-        "variance_ratio": float(np.var(predicted) / np.var(truth)),
-        "error_correlation": float(np.corrcoef(predicted - truth, truth)[0, 1]),
-    }
+    if np.ptp(truth) == 0:
+        raise ValueError("true_amplitude is the same for every record: regression to the mean is undefined")
+    error = predicted - truth
+    correlation = 0.0 if np.ptp(error) == 0 else float(np.corrcoef(error, truth)[0, 1])
+    return {"variance_ratio": float(np.var(predicted) / np.var(truth)), "error_correlation": correlation}
 
 
 class PopulationRegression:
