@@ -675,8 +675,13 @@ def _sample_nuisance(
     n_leads = len(lead_set.names)
     data = _model_data(lead_set, population, statistics, likelihood_weight)
     if n_leads not in _MODEL_CACHE:
-        _MODEL_CACHE[n_leads] = _build_pymc_model(n_leads, data)
-    model = _MODEL_CACHE[n_leads]
+        model = _build_pymc_model(n_leads, data)
+        with model:
+            # Compile the sampler once: the record's arrays are pm.Data (shared) variables, so
+            # the same compiled logp and gradient serve every later record.
+            step = pm.NUTS()
+        _MODEL_CACHE[n_leads] = (model, step)
+    model, step = _MODEL_CACHE[n_leads]
     with model:
         pm.set_data(data)
         with warnings.catch_warnings():
@@ -686,6 +691,7 @@ def _sample_nuisance(
                 tune=tune,
                 chains=chains,
                 cores=1,
+                step=step,
                 random_seed=random_seed,
                 progressbar=progressbar,
                 compute_convergence_checks=False,
@@ -891,7 +897,7 @@ def predict_posterior(
     *,
     inputs: Sequence[str] | None = None,
     draws: int = 500,
-    tune: int = 500,
+    tune: int = 300,
     chains: int = 2,
     random_seed: int | None = None,
     progressbar: bool = True,
