@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import warnings
 
 import cvxpy as cp
@@ -315,17 +314,14 @@ def test_smooth_heart_vector_zero_smoothness_is_least_squares(leads, heart):
         assert np.max(np.abs(smooth - ls)) <= 1e-6 * np.max(np.abs(ls))
 
 
-def test_smooth_heart_vector_reduces_noise_and_is_fast(leads, heart):
+def test_smooth_heart_vector_reduces_noise(leads, heart):
     _, lead = leads
     p, _ = heart
     signals = lead @ p + 0.05 * np.random.default_rng(11).standard_normal((12, p.shape[1]))
     ls_error = np.sqrt(np.mean((least_squares_heart_vector(signals, lead) - p) ** 2))
-    start = time.perf_counter()
     smooth = smooth_heart_vector(signals, lead, smoothness=3e4)  # mV² / (mA*m)²
-    elapsed = time.perf_counter() - start
     smooth_error = np.sqrt(np.mean((smooth - p) ** 2))
     assert smooth_error < 0.75 * ls_error
-    assert elapsed < 10.0  # 10 s x 12 leads at 500 Hz; about 0.3 s with CLARABEL
     # too much smoothing flattens the QRS and loses
     over = smooth_heart_vector(signals, lead, smoothness=1e9)
     assert np.sqrt(np.mean((over - p) ** 2)) > ls_error
@@ -434,12 +430,9 @@ def test_calibrate_leads_blind(leads, heart):
     gains, true_matrix, angles = perturbed_leads(lead, reference, seed=102)
     noise = np.random.default_rng(103).standard_normal((12, p.shape[1]))
     signals = true_matrix @ p + 0.01 * noise
-    start = time.perf_counter()
     calibration = calibrate_leads(
         signals, lead, segment=(0, 2500), noise_std=0.01, reference_leads=("I", "aVF", "V2"), lead_names=names
     )
-    elapsed = time.perf_counter() - start
-    assert elapsed < 20.0
     assert calibration.reference_leads == ("I", "aVF", "V2")
     assert np.all(calibration.gains[reference] == 1.0)
     assert np.array_equal(calibration.lead_matrix[reference], lead[reference])
