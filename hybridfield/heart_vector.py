@@ -22,6 +22,22 @@ __all__ = ["fit_heart_vector", "calibrate_leads", "HEART_VECTOR_METHODS"]
 HEART_VECTOR_METHODS = ("least_squares", "tikhonov", "smooth")
 
 
+def _nominal_lead_matrix(prepared: ECG, leads: Sequence[str] | None) -> tuple[list[str], np.ndarray]:
+    """Usable lead names (default: the independent standard leads present) and their default-torso
+    lead vectors, (n_leads, 3) mV per mA*m."""
+    from forward import lead_vectors
+
+    from .uncertainty import _default_torso_cached
+
+    standard = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+    names = [canonical_lead_name(n) for n in leads] if leads is not None else [n for n in standard if prepared.has_lead(n)]
+    missing = [n for n in names if not prepared.has_lead(n)]
+    if missing:
+        raise ValueError(f"leads {missing} are not usable leads of this record (usable: {', '.join(prepared.lead_names)})")
+    vectors = lead_vectors(_default_torso_cached(), names)
+    return names, np.array([vectors[n] for n in names])
+
+
 def fit_heart_vector(
     ecg: ECG,
     *,
@@ -72,16 +88,7 @@ def fit_heart_vector(
             signals, lead_set.centre, prior_mean=mean, prior_covariance=covariance, noise_std=noise
         )
     prepared = ecg.drop_unusable(warn=True)
-    from forward import lead_vectors
-    from .uncertainty import _default_torso_cached
-
-    standard = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
-    names = [canonical_lead_name(n) for n in leads] if leads is not None else [n for n in standard if prepared.has_lead(n)]
-    missing = [n for n in names if not prepared.has_lead(n)]
-    if missing:
-        raise ValueError(f"leads {missing} are not usable leads of this record (usable: {', '.join(prepared.lead_names)})")
-    vectors = lead_vectors(_default_torso_cached(), names)
-    matrix = np.array([vectors[n] for n in names])
+    names, matrix = _nominal_lead_matrix(prepared, leads)
     signals = np.array([prepared[n] for n in names])
     if method == "least_squares":
         return least_squares_heart_vector(signals, matrix)
@@ -123,9 +130,7 @@ def calibrate_leads(
     """
     import math
 
-    from forward import calibrate_leads as forward_calibrate_leads, lead_vectors
-
-    from .uncertainty import _default_torso_cached
+    from forward import calibrate_leads as forward_calibrate_leads
 
     if not isinstance(ecg, ECG):
         raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
@@ -133,14 +138,11 @@ def calibrate_leads(
     if not 0 < seconds <= ecg.duration:
         raise ValueError(f"calibration_seconds must be in (0, {ecg.duration:g}] s, got {calibration_seconds}")
     prepared = ecg.drop_unusable(warn=True)
-    standard = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
-    names = [canonical_lead_name(n) for n in leads] if leads is not None else [n for n in standard if prepared.has_lead(n)]
+    names, matrix = _nominal_lead_matrix(prepared, leads)
     references = [canonical_lead_name(n) for n in reference_leads]
     unknown = [n for n in references if n not in names]
     if unknown:
         raise ValueError(f"reference_leads {unknown} are not among the calibrated leads {names}")
-    vectors = lead_vectors(_default_torso_cached(), names)
-    matrix = np.array([vectors[n] for n in names])
     stop = int(round(seconds * prepared.fs))
     signals = np.array([prepared[n] for n in names])
     return forward_calibrate_leads(

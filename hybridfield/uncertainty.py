@@ -310,7 +310,6 @@ class PopulationModel:
 
 def _nominal_lead_vectors(names: Sequence[str], sigma: float) -> np.ndarray:
     from forward import lead_vectors
-    from geometry import default_torso
 
     vectors = lead_vectors(_default_torso_cached(), list(names), sigma=sigma)
     return np.array([vectors[name] for name in names])

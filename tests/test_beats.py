@@ -78,7 +78,8 @@ def test_plausible_number_of_beats(record: str, ecgs, segmentations) -> None:
     rate = segmentation.heart_rate
     assert 30.0 <= rate <= 150.0
     # the beat count agrees with the rate and the duration (one beat of slack at each end)
-    assert abs(segmentation.n_beats - ecg.duration * rate / 60.0) <= 2.0
+    record_seconds = ecg.duration
+    assert abs(segmentation.n_beats - record_seconds * rate / 60.0) <= 2.0
     rr = segmentation.rr_intervals
     assert np.all(rr > 0.3) and np.all(rr < 2.0)  # s: no double detection, no missed run of beats
     assert segmentation.quality in {"good", "fair"}
@@ -149,7 +150,8 @@ def test_flat_leads_do_not_break_segmentation(nk, ecgs) -> None:
     segmentation = segment_beats(dead)
     assert not {"V2", "V4", "V6"} & set(segmentation.detection_leads)
     assert 30.0 <= segmentation.heart_rate <= 150.0
-    assert abs(segmentation.n_beats - dead.duration * segmentation.heart_rate / 60.0) <= 2.0
+    record_seconds = dead.duration
+    assert abs(segmentation.n_beats - record_seconds * segmentation.heart_rate / 60.0) <= 2.0
     assert segment_beats(dead, multilead=True).n_valid > 0
 
     ecg = ecgs["HR06000"]

@@ -111,12 +111,12 @@ def _windows(notes, margin_ms: float = 0.0):
 def _measured_qrs_ms(frank, notes) -> np.ndarray:
     """QRS duration from the signals: span where the spatial Frank magnitude exceeds 5 % of its peak."""
     magnitude = np.sqrt(sum(frank[axis] ** 2 for axis in ("X", "Y", "Z")))
-    durations = []
+    qrs_widths_ms = []
     for start, stop in _windows(notes, margin_ms=20.0):
         segment = magnitude[start:stop]
         above = np.flatnonzero(segment > 0.05 * segment.max())
-        durations.append((above[-1] - above[0]) / MS)
-    return np.asarray(durations)
+        qrs_widths_ms.append((above[-1] - above[0]) / MS)
+    return np.asarray(qrs_widths_ms)
 
 
 def _smooth(signal: np.ndarray, ms: float = 10.0) -> np.ndarray:
@@ -137,8 +137,8 @@ def test_frank_qrs_amplitude(simulated):
 
 def test_normal_complex_on_the_torso(simulated):
     leads, frank, notes = simulated["normal"]
-    durations = _measured_qrs_ms(frank, notes)
-    assert np.all((durations > 60.0) & (durations < 110.0)), durations
+    qrs_widths_ms = _measured_qrs_ms(frank, notes)
+    assert np.all((qrs_widths_ms > 60.0) & (qrs_widths_ms < 110.0)), qrs_widths_ms
     for a, b in _windows(notes):
         qrs = {name: signal[a:b] for name, signal in leads.items()}
         for name in ("I", "II", "V5", "V6"):
@@ -154,8 +154,8 @@ def test_normal_complex_on_the_torso(simulated):
 
 def test_lbbb_complex_on_the_torso(simulated):
     leads, frank, notes = simulated["lbbb"]
-    durations = _measured_qrs_ms(frank, notes)
-    assert np.all(durations > 120.0), durations
+    qrs_widths_ms = _measured_qrs_ms(frank, notes)
+    assert np.all(qrs_widths_ms > 120.0), qrs_widths_ms
     for a, b in _windows(notes):
         v1 = leads["V1"][a:b]
         assert v1.max() < 0.1 * abs(v1.min())  # QS in V1
@@ -169,8 +169,8 @@ def test_lbbb_complex_on_the_torso(simulated):
 
 def test_rbbb_complex_on_the_torso(simulated):
     leads, frank, notes = simulated["rbbb"]
-    durations = _measured_qrs_ms(frank, notes)
-    assert np.all(durations > 120.0), durations
+    qrs_widths_ms = _measured_qrs_ms(frank, notes)
+    assert np.all(qrs_widths_ms > 120.0), qrs_widths_ms
     for a, b in _windows(notes):
         v1 = leads["V1"][a:b]
         s_index = int(np.argmin(v1))
