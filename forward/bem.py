@@ -113,6 +113,30 @@ def check_sources_inside(mesh: trimesh.Trimesh, positions: np.ndarray, name: str
 class BoundaryElementModel:
     """A factorised BEM of one closed homogeneous conductor; build it with :func:`make_bem`.
 
+    The constructor takes an already assembled system (it factorises it when ``solver="lu"``);
+    :func:`make_bem` validates the mesh, assembles the system and calls it.
+
+    Parameters
+    ----------
+    mesh : trimesh.Trimesh
+        The closed, outward-oriented conductor surface, vertices in metres.
+    sigma : float
+        Conductivity inside the surface, S/m.
+    system : (n_vertices, n_vertices) float
+        The deflated BEM matrix ``I - C / 2 pi + 1/n`` from :func:`assemble_system`
+        (dimensionless).
+    face_data : tuple of ndarray
+        ``(normals, twice_areas, vertex_area_vectors)`` from :func:`assemble_system`: unit face
+        normals (n_faces, 3), twice the face areas (n_faces,) in m^2 and vertex area vectors
+        (n_vertices, 3) in m^2.
+    solver : {"lu", "gmres"}
+        LU factorisation once at construction, or block GMRES on demand.
+    tolerance : float
+        Relative residual at which GMRES stops (unused by "lu").
+    near_field_ratio : float
+        Triangles nearer than this many circumradii to an observation point are integrated
+        analytically when rows are built for new points (:meth:`collocation_rows`).
+
     Attributes
     ----------
     mesh : trimesh.Trimesh
@@ -121,6 +145,10 @@ class BoundaryElementModel:
         Conductivity, S/m.
     solver : str
         "lu" or "gmres".
+    tolerance : float
+        GMRES relative residual.
+    near_field_ratio : float
+        Near-field threshold in circumradii.
     """
 
     def __init__(

@@ -568,7 +568,15 @@ class HeartVectorPrior:
         return self.means[labels].T.copy(), self.covariances[labels].copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of lists (JSON-serialisable); :meth:`from_dict` restores it exactly."""
+        """Plain dict of lists (JSON-serialisable); :meth:`from_dict` restores it exactly.
+
+        Returns
+        -------
+        data : dict
+            ``type`` ("HeartVectorPrior"), ``units``, ``phase_names`` (list of str), ``means``
+            (n_phases x 3 nested list, mA*m), ``covariances`` (n_phases x 3 x 3, (mA*m)^2),
+            ``counts`` (n_phases ints) and ``shrinkages`` (n_phases floats in [0, 1]).
+        """
         return {
             "type": "HeartVectorPrior",
             "units": {"means": "mA*m", "covariances": "(mA*m)^2"},
@@ -581,7 +589,27 @@ class HeartVectorPrior:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HeartVectorPrior:
-        """Rebuild a prior from :meth:`to_dict` output."""
+        """Rebuild a prior from :meth:`to_dict` output.
+
+        Parameters
+        ----------
+        data : mapping
+            The output of :meth:`to_dict` (or the same structure read back from JSON): keys
+            ``means`` (mA*m), ``covariances`` ((mA*m)^2), ``counts``, ``shrinkages`` and optionally
+            ``phase_names`` (default :data:`PHASE_NAMES`).
+
+        Returns
+        -------
+        prior : HeartVectorPrior
+            Validated like any new prior (shapes, positive definite covariances).
+
+        Raises
+        ------
+        TypeError
+            If ``data`` is not a mapping.
+        ValueError
+            If a required key is missing or the arrays are inconsistent.
+        """
         if not isinstance(data, Mapping):
             raise TypeError(f"data must be a mapping from HeartVectorPrior.to_dict, got {type(data).__name__}")
         missing = [key for key in ("means", "covariances", "counts", "shrinkages") if key not in data]
@@ -994,7 +1022,17 @@ class LeadCalibration:
         return y / self.gains[:, np.newaxis]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of lists (JSON-serialisable); :meth:`from_dict` restores it."""
+        """Plain dict of lists (JSON-serialisable); :meth:`from_dict` restores it.
+
+        Returns
+        -------
+        data : dict
+            ``type`` ("LeadCalibration"), ``units``, ``lead_names``, ``gains`` (n_leads),
+            ``lead_matrix`` and ``nominal_lead_matrix`` (n_leads x 3 nested lists, mV per mA*m),
+            ``segment`` ([start, stop) in samples), ``reference_leads``, ``residual_std``
+            (n_leads, mV), ``n_iterations`` and, for reading only, ``angle_offsets_degrees``
+            (n_leads, degrees).
+        """
         return {
             "type": "LeadCalibration",
             "units": {"lead_matrix": "mV per mA*m", "residual_std": "mV", "segment": "samples"},
@@ -1011,7 +1049,27 @@ class LeadCalibration:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeadCalibration:
-        """Rebuild a calibration from :meth:`to_dict` output."""
+        """Rebuild a calibration from :meth:`to_dict` output.
+
+        Parameters
+        ----------
+        data : mapping
+            The output of :meth:`to_dict` (or the same structure read back from JSON); the keys
+            ``lead_names``, ``gains``, ``lead_matrix`` and ``nominal_lead_matrix`` (mV per mA*m),
+            ``segment`` (samples), ``reference_leads``, ``residual_std`` (mV) and
+            ``n_iterations`` are required, ``angle_offsets_degrees`` is ignored (it is derived).
+
+        Returns
+        -------
+        calibration : LeadCalibration
+
+        Raises
+        ------
+        TypeError
+            If ``data`` is not a mapping.
+        ValueError
+            If a required key is missing or the arrays are inconsistent.
+        """
         if not isinstance(data, Mapping):
             raise TypeError(f"data must be a mapping from LeadCalibration.to_dict, got {type(data).__name__}")
         keys = (

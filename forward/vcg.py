@@ -279,7 +279,21 @@ def vcg_to_twelve_lead(vcg: Any, transform: str | np.ndarray = "dower") -> np.nd
 
 
 class LimbLeads(NamedTuple):
-    """Leads III, aVR, aVL, aVF derived from I and II (mV, same shape as the inputs)."""
+    """Leads III, aVR, aVL, aVF derived from I and II (mV, same shape as the inputs).
+
+    Returned by :func:`derive_limb_and_augmented`; a named tuple, so it unpacks in this order.
+
+    Attributes
+    ----------
+    III : ndarray of float64, mV
+        ``II - I`` (Einthoven).
+    aVR : ndarray of float64, mV
+        ``-(I + II) / 2`` (Goldberger).
+    aVL : ndarray of float64, mV
+        ``I - II / 2``.
+    aVF : ndarray of float64, mV
+        ``II - I / 2``.
+    """
 
     III: np.ndarray
     aVR: np.ndarray

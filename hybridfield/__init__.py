@@ -21,10 +21,19 @@ else) to export a new function.
 
 Plotting
 --------
+plot_ecg
+    A record as a clinical print: 3 x 4 leads plus a rhythm strip at 25 mm/s and 10 mm/mV, with
+    calibration pulses, overlays (physical, learned...) and credible bands; any lead list.
 plot_leads
     Lead signals (mV) against time (s) on an ECG-paper grid; virtual leads marked as such.
+plot_panorama
+    The Electrocardio Panorama: a theta x phi grid of beats, optionally with a second panorama.
+plot_view_map
+    A metric over view angles (theta-phi map in degrees), standard leads' views marked.
+plot_torso
+    The torso in 3-D with electrodes, heart centre, views' surface points and the image surface.
 plot_vector_loops
-    Frontal, horizontal and sagittal loops of a heart vector or a Frank VCG.
+    Frontal, horizontal and sagittal loops of a heart vector or a Frank VCG (with posterior spread).
 plot_views
     Physical (lead-field) versus unit-vector (Nef-Net idealised) projection, view by view.
 """
@@ -65,6 +74,23 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "plot_leads": "hybridfield.plots:plot_leads",
     "plot_vector_loops": "hybridfield.plots:plot_vector_loops",
     "plot_views": "hybridfield.plots:plot_views",
+    "plot_ecg": "hybridfield.plots:plot_ecg",
+    "plot_panorama": "hybridfield.plots:plot_panorama",
+    "plot_view_map": "hybridfield.plots:plot_view_map",
+    "plot_torso": "hybridfield.plots:plot_torso",
+    "compare_fields": "hybridfield.compare:compare_fields",
+    "plot_comparison": "hybridfield.compare:plot_comparison",
+    "effective_lead_vectors": "hybridfield.compare:effective_lead_vectors",
+    "dipolar_fraction": "hybridfield.compare:dipolar_fraction",
+    "sphere_view_grid": "hybridfield.compare:sphere_view_grid",
+    "NefNet": "hybridfield.nefnet:NefNet",
+    "NefNetConfig": "hybridfield.nefnet:NefNetConfig",
+    "HybridPanorama": "hybridfield.panorama:HybridPanorama",
+    "CycleSet": "hybridfield.panorama:CycleSet",
+    "real_cycles": "hybridfield.panorama:real_cycles",
+    "simulated_cycles": "hybridfield.panorama:simulated_cycles",
+    "train_hybrid": "hybridfield.panorama:train_hybrid",
+    "lead_view_angles": "hybridfield.panorama:lead_view_angles",
 }
 
 __all__ = [
@@ -91,6 +117,23 @@ __all__ = [
     "plot_leads",
     "plot_vector_loops",
     "plot_views",
+    "plot_ecg",
+    "plot_panorama",
+    "plot_view_map",
+    "plot_torso",
+    "compare_fields",
+    "plot_comparison",
+    "effective_lead_vectors",
+    "dipolar_fraction",
+    "sphere_view_grid",
+    "NefNet",
+    "NefNetConfig",
+    "HybridPanorama",
+    "CycleSet",
+    "real_cycles",
+    "simulated_cycles",
+    "train_hybrid",
+    "lead_view_angles",
 ]
 
 

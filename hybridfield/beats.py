@@ -200,7 +200,24 @@ class BeatSegmentation:
         return float(60.0 / np.median(rr)) if rr.size else float("nan")
 
     def boundaries(self, name: str) -> np.ndarray:
-        """Boundary array by name (``"p_onset"``, ..., ``"t_offset"``, ``"r_peak"``)."""
+        """Boundary array by name (``"p_onset"``, ..., ``"t_offset"``, ``"r_peak"``).
+
+        Parameters
+        ----------
+        name : {"p_onset", "p_offset", "qrs_onset", "r_peak", "qrs_offset", "t_onset", "t_offset"}
+            Which boundary.
+
+        Returns
+        -------
+        indices : (n_beats,) int64, read-only
+            Sample indices at :attr:`fs` into the segmented record, ``-1`` where the boundary was
+            not found.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not one of the boundaries.
+        """
         if name not in _BOUNDARIES:
             raise ValueError(f"name must be one of {', '.join(_BOUNDARIES)}, got {name!r}")
         return getattr(self, name)

@@ -19,6 +19,7 @@ folder.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -69,6 +70,12 @@ _UNIT_TO_MV: dict[str, float] = {
 }
 
 _NAN_POLICIES = ("raise", "interpolate", "drop")
+
+#: WFDB storage formats :meth:`ECG.to_wfdb` writes (all lossless up to the ADC step).
+_WFDB_WRITE_FORMATS = ("16", "212", "80", "24", "32")
+_WFDB_RECORD_NAME = re.compile(r"[A-Za-z0-9_-]+")
+#: Header comment key carrying the virtual lead names (a JSON list) through WFDB files.
+_VIRTUAL_COMMENT_KEY = "virtual_leads"
 
 
 class LeadNotFoundError(UnknownLeadError):
@@ -533,7 +540,17 @@ class ECG:
         return self.n_leads
 
     def has_lead(self, name: str) -> bool:
-        """Whether the ECG has lead ``name`` (case-insensitive)."""
+        """Whether the ECG has lead ``name`` (case-insensitive).
+
+        Parameters
+        ----------
+        name : str
+            Lead name, any case (``"avr"`` finds ``aVR``; PTB's ``"vx"`` finds ``X``).
+
+        Returns
+        -------
+        found : bool
+        """
         return _lead_key(name) in self._index
 
     def select(self, names: str | Sequence[str]) -> ECG:
@@ -568,6 +585,17 @@ class ECG:
 
     def drop_leads(self, names: str | Sequence[str]) -> ECG:
         """The ECG without the leads ``names`` (case-insensitive; every name must exist).
+
+        Parameters
+        ----------
+        names : str or sequence of str
+            Lead name(s) to remove.
+
+        Returns
+        -------
+        ecg : ECG
+            The remaining leads in their original order; angles, virtual marks and metadata of
+            those leads carried over.
 
         Raises
         ------
@@ -688,6 +716,12 @@ class ECG:
 
         Angles from :data:`geometry.angles.STANDARD_LEAD_ANGLES` (radians); angles already set are
         kept.
+
+        Returns
+        -------
+        ecg : ECG
+            Same signals, with :attr:`electrode_angles` ``(theta, phi)`` in radians for every
+            standard lead present.
         """
         angles = {name: STANDARD_LEAD_ANGLES[name] for name in self._lead_names if name in STANDARD_LEAD_ANGLES}
         angles.update(self._electrode_angles)
@@ -741,7 +775,21 @@ class ECG:
         return self._filtered(sos, f"bandpass {low_hz:g}-{high_hz:g} Hz (Butterworth order {order}, zero-phase)")
 
     def highpass(self, cutoff: float = 0.5, *, order: int = 2) -> ECG:
-        """Zero-phase Butterworth high-pass (baseline-wander removal), ``0 < cutoff < fs / 2`` Hz."""
+        """Zero-phase Butterworth high-pass (baseline-wander removal), ``0 < cutoff < fs / 2`` Hz.
+
+        Parameters
+        ----------
+        cutoff : float, Hz
+            -3 dB frequency (per pass), ``0 < cutoff < fs / 2``.
+        order : int
+            Butterworth order (doubled in effect by the forward-backward pass).
+
+        Returns
+        -------
+        ecg : ECG
+            Same leads, ``fs`` and length, signals in mV; the step is recorded in
+            ``metadata["processing"]``.
+        """
         from scipy.signal import butter
 
         cutoff_hz = self._check_frequency(cutoff, "cutoff")
@@ -749,7 +797,21 @@ class ECG:
         return self._filtered(sos, f"highpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
 
     def lowpass(self, cutoff: float = 40.0, *, order: int = 2) -> ECG:
-        """Zero-phase Butterworth low-pass, ``0 < cutoff < fs / 2`` Hz."""
+        """Zero-phase Butterworth low-pass, ``0 < cutoff < fs / 2`` Hz.
+
+        Parameters
+        ----------
+        cutoff : float, Hz
+            -3 dB frequency (per pass), ``0 < cutoff < fs / 2``.
+        order : int
+            Butterworth order (doubled in effect by the forward-backward pass).
+
+        Returns
+        -------
+        ecg : ECG
+            Same leads, ``fs`` and length, signals in mV; the step is recorded in
+            ``metadata["processing"]``.
+        """
         from scipy.signal import butter
 
         cutoff_hz = self._check_frequency(cutoff, "cutoff")
@@ -765,6 +827,12 @@ class ECG:
             Centre, ``0 < frequency < fs / 2``.
         quality : float
             Quality factor: the -3 dB width is ``frequency / quality``.
+
+        Returns
+        -------
+        ecg : ECG
+            Same leads, ``fs`` and length, signals in mV; the step is recorded in
+            ``metadata["processing"]``.
         """
         from scipy.signal import iirnotch, tf2sos
 
@@ -952,6 +1020,141 @@ class ECG:
             metadata_updates={"dropped_leads": dropped},
         )
 
+    # ---- export -----------------------------------------------------------------------------
+
+    def to_wfdb(self, record_name: str, folder: str | os.PathLike[str] = ".", *, fmt: str = "16") -> Path:
+        """Write the ECG as a WFDB record (``.hea`` + ``.dat``) with ``wfdb.wrsamp``.
+
+        Signals are stored in mV with lead names and ``fs`` in the header; ``wfdb`` picks each
+        lead's ADC gain and baseline to span the format's digital range, so the samples read back
+        to within half a digital step (``0.5 / adc_gain`` mV, e.g. about 1e-4 of the lead's range
+        for format 16). The header comments keep the record's original comment lines
+        (``metadata["comments"]``, e.g. age, sex, Dx of a record read with :func:`read_wfdb`) and
+        add ``virtual_leads: [...]``, a JSON list of the virtual lead names, which
+        :func:`read_wfdb` turns back into :attr:`virtual`.
+
+        Parameters
+        ----------
+        record_name : str
+            Record name, letters, digits, ``_`` and ``-`` only (the files are
+            ``<record_name>.hea`` and ``<record_name>.dat``).
+        folder : str or path-like
+            Directory to write into; created if missing.
+        fmt : {"16", "212", "80", "24", "32"}
+            WFDB storage format of every lead: 16-bit (default), packed 12-bit, 8-bit offset,
+            24-bit or 32-bit two's complement.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The record without extension (``folder / record_name``), ready for :func:`read_wfdb`.
+
+        Raises
+        ------
+        ValueError
+            If ``record_name`` has other characters, ``fmt`` is not a supported format, or a lead
+            name or comment line contains a line break.
+        TypeError
+            If ``record_name`` or ``fmt`` is not a str.
+
+        Examples
+        --------
+        >>> path = ecg.to_wfdb("subject01", "out")  # doctest: +SKIP
+        >>> read_wfdb(path).lead_names == ecg.lead_names  # doctest: +SKIP
+        True
+        """
+        if not isinstance(record_name, str):
+            raise TypeError(f"record_name must be a str, got {type(record_name).__name__} {record_name!r}")
+        if not _WFDB_RECORD_NAME.fullmatch(record_name):
+            raise ValueError(
+                f"record_name must be letters, digits, '_' or '-' only (no extension), got {record_name!r}"
+            )
+        if not isinstance(fmt, str):
+            raise TypeError(f"fmt must be a WFDB format string such as '16', got {type(fmt).__name__} {fmt!r}")
+        if fmt not in _WFDB_WRITE_FORMATS:
+            raise ValueError(f"fmt must be one of {', '.join(map(repr, _WFDB_WRITE_FORMATS))}, got {fmt!r}")
+        comments = [
+            str(line)
+            for line in self._metadata.get("comments", ())
+            if not str(line).strip().lower().startswith(_VIRTUAL_COMMENT_KEY + ":")
+        ]
+        virtual = [name for name in self._lead_names if name in self._virtual]
+        comments.append(f"{_VIRTUAL_COMMENT_KEY}: {json.dumps(virtual)}")
+        # A line break would end the header line and corrupt the record.
+        broken = [text for text in (*self._lead_names, *comments) if "\n" in text or "\r" in text]
+        if broken:
+            raise ValueError(f"lead names and header comments must be single lines, got {broken!r}")
+        directory = Path(folder)
+        directory.mkdir(parents=True, exist_ok=True)
+        import wfdb
+
+        wfdb.wrsamp(
+            record_name,
+            fs=self._fs,
+            units=["mV"] * self.n_leads,
+            sig_name=list(self._lead_names),
+            p_signal=np.array(self._signals.T, dtype=np.float64, order="C"),  # wfdb wants (n_samples, n_leads)
+            fmt=[fmt] * self.n_leads,
+            comments=comments,
+            write_dir=str(directory),
+        )
+        return directory / record_name
+
+    def to_xarray(self) -> Any:
+        """The signals as a labelled ``xarray.DataArray``.
+
+        Returns
+        -------
+        signals : xarray.DataArray
+            Named ``"ecg"``, shape (n_leads, n_samples), mV, dims ``("lead", "time")``. Coordinates:
+            ``lead`` (str, canonical names), ``time`` (float, s, from 0; attribute ``units="s"``)
+            and ``virtual`` (bool per lead). Attributes: ``units`` ("mV"), ``fs`` (float, Hz),
+            ``virtual_leads`` (a JSON list of the virtual lead names, a string so that netCDF can
+            store it) and ``record`` (str, only when :attr:`record` is known: netCDF cannot store
+            None). The data are a writable copy.
+        """
+        import xarray as xr
+
+        attrs: dict[str, Any] = {
+            "units": "mV",
+            "fs": self._fs,
+            "virtual_leads": json.dumps([name for name in self._lead_names if name in self._virtual]),
+        }
+        if self.record is not None:
+            attrs["record"] = self.record
+        return xr.DataArray(
+            np.array(self._signals, dtype=np.float64),
+            dims=("lead", "time"),
+            coords={
+                "lead": list(self._lead_names),
+                "time": ("time", self.time, {"units": "s"}),
+                "virtual": ("lead", np.array([name in self._virtual for name in self._lead_names], dtype=bool)),
+            },
+            attrs=attrs,
+            name="ecg",
+        )
+
+    def to_netcdf(self, path: str | os.PathLike[str], *, engine: str | None = None) -> Path:
+        """Write :meth:`to_xarray` to a netCDF file; read it back with ``xarray.open_dataarray``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file (``.nc``); overwritten if it exists.
+        engine : {"h5netcdf", "netcdf4", "scipy"}, optional
+            xarray backend. None (default) lets xarray take the first one installed, in the order
+            netcdf4, h5netcdf (both netCDF-4/HDF5 files) and scipy (netCDF-3 files, no extra
+            library needed).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        target = Path(path)
+        self.to_xarray().to_netcdf(target, engine=engine)
+        return target
+
     # ---- display ----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -1008,6 +1211,40 @@ def _record_base(path: str | os.PathLike[str]) -> Path:
     return base
 
 
+def _virtual_from_header(header: Mapping[str, str], names: Sequence[str], base: Path) -> list[str]:
+    """Virtual lead names from a ``virtual_leads: [...]`` comment written by :meth:`ECG.to_wfdb`.
+
+    A malformed list, or names that are not leads of the record, are ignored with a warning (the
+    signals are still good; only the marks are lost).
+    """
+    text = next((value for key, value in header.items() if key.lower() == _VIRTUAL_COMMENT_KEY), None)
+    if text is None:
+        return []
+    try:
+        listed = json.loads(text)
+    except json.JSONDecodeError:
+        listed = None
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        warnings.warn(
+            f"WFDB record {str(base)!r}: ignoring the header comment '{_VIRTUAL_COMMENT_KEY}: {text}' "
+            "(expected a JSON list of lead names)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return []
+    known = {name.lower() for name in names}
+    virtual = [canonical_lead_name(name) for name in listed]
+    unknown = [name for name in virtual if name.lower() not in known]
+    if unknown:
+        warnings.warn(
+            f"WFDB record {str(base)!r}: the header marks {unknown} virtual, which are not leads of the record "
+            f"({', '.join(names)}); ignoring those marks",
+            UserWarning,
+            stacklevel=3,
+        )
+    return [name for name in virtual if name.lower() in known]
+
+
 def read_wfdb(path: str | os.PathLike[str], *, nan_policy: str = "raise") -> ECG:
     """Read one WFDB record (PTB, PTB-XL, PhysioNet/CinC Challenge 2021) with ``wfdb.rdrecord``.
 
@@ -1028,7 +1265,8 @@ def read_wfdb(path: str | os.PathLike[str], *, nan_policy: str = "raise") -> ECG
         header), ``age`` (int or None), ``sex`` (``"male"``, ``"female"``, another lower-case
         value as given, or None), ``dx`` (tuple of code
         strings, e.g. SNOMED-CT in the Challenge records), ``header`` (every ``key: value``
-        comment line) and ``comments`` (the raw comment lines).
+        comment line) and ``comments`` (the raw comment lines). Leads listed in a
+        ``virtual_leads: [...]`` comment (written by :meth:`ECG.to_wfdb`) are marked virtual.
 
     Raises
     ------
@@ -1071,7 +1309,10 @@ def read_wfdb(path: str | os.PathLike[str], *, nan_policy: str = "raise") -> ECG
         "comments": tuple(record.comments or ()),
     }
     metadata.update(_parse_comments(record.comments or ()))
-    return ECG.from_array(signals, float(record.fs), names, nan_policy=nan_policy, metadata=metadata)
+    virtual = _virtual_from_header(metadata["header"], names, base)
+    return ECG.from_array(
+        signals, float(record.fs), names, nan_policy=nan_policy, metadata=metadata, virtual=virtual
+    )
 
 
 def read_wfdb_folder(folder: str | os.PathLike[str], *, pattern: str = "*.hea", nan_policy: str = "raise") -> list[ECG]:

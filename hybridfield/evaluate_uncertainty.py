@@ -173,7 +173,19 @@ def _table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point: run the leave-one-record-out evaluation and print its table.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments without the program name (``--data``, ``--inputs``, ``--targets``,
+        ``--draws``, ``--tune``, ``--limit``, ``--output``); None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        Process exit status, 0 on success.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--inputs", nargs="+", default=["I", "II", "V5"])

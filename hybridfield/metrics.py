@@ -127,7 +127,20 @@ def interval_score(truth: Any, lower: Any, upper: Any, probability: float, *, ax
 
 
 def peak_to_peak(signals: Any, *, axis: int = -1) -> np.ndarray:
-    """Peak-to-peak amplitude along ``axis``, mV."""
+    """Peak-to-peak amplitude along ``axis``, mV.
+
+    Parameters
+    ----------
+    signals : array_like, mV
+        Finite samples, e.g. ``(n_leads, n_samples)`` or ``(n_records, n_samples)``.
+    axis : int
+        The time axis (default the last).
+
+    Returns
+    -------
+    amplitude : ndarray of float64, mV
+        ``max - min`` along ``axis``: the input shape without that axis, e.g. ``(n_leads,)``.
+    """
     return np.ptp(as_finite_array(signals, "signals"), axis=axis)
 
 
@@ -178,13 +191,37 @@ class PopulationRegression:
         self.residual_std = (targets - (design @ self.coefficients).T).std(axis=1)
 
     def predict(self, inputs: Any) -> np.ndarray:
-        """(n_targets, n_samples) prediction, mV."""
+        """Point prediction of the target leads, mV.
+
+        Parameters
+        ----------
+        inputs : (n_inputs, n_samples) float, mV
+            Input leads in the order used for fitting.
+
+        Returns
+        -------
+        prediction : (n_targets, n_samples) float64, mV
+        """
         inputs = as_finite_array(inputs, "inputs", ndim=2)
         design = np.vstack([inputs, np.ones(inputs.shape[1])]).T
         return (design @ self.coefficients).T
 
     def interval(self, inputs: Any, probability: float) -> tuple[np.ndarray, np.ndarray]:
-        """Constant-width Gaussian band of the given probability, mV."""
+        """Constant-width Gaussian band of the given probability, mV.
+
+        Parameters
+        ----------
+        inputs : (n_inputs, n_samples) float, mV
+            Input leads in the order used for fitting.
+        probability : float
+            Central probability of the band, in (0, 1) (e.g. 0.9).
+
+        Returns
+        -------
+        lower, upper : (n_targets, n_samples) float64, mV
+            ``prediction -/+ z * residual_std`` with ``z`` the standard normal quantile of
+            ``0.5 + probability / 2``.
+        """
         from scipy.stats import norm
 
         mean = self.predict(inputs)

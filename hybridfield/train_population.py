@@ -23,7 +23,19 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point: fit the population model on the shared records and save it.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments without the program name (``--data``: folder of the shared
+        records; ``--output``: JSON file to write); None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        Process exit status, 0 on success.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--output", default=str(_RESOURCE))

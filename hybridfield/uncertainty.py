@@ -169,6 +169,8 @@ class PopulationModel:
         Record names used for training.
     sigma : float
         Torso conductivity used for the nominal lead vectors, S/m.
+    metadata : mapping
+        Free, JSON-serialisable information about the fit (torso used, shrinkage...).
     """
 
     lead_names: tuple[str, ...]
@@ -239,7 +241,17 @@ class PopulationModel:
 
     # -- persistence (plain JSON: no pickles) ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict with the preprocessing contract (fs, band, units, frame)."""
+        """A JSON-serialisable dict with the preprocessing contract (fs, band, units, frame).
+
+        Returns
+        -------
+        data : dict
+            ``format`` ("hybridfield.PopulationModel/1"), ``units``, ``frame``,
+            ``angle_convention``, ``phase_bins`` and every attribute as plain lists and numbers
+            (lead vectors in mV per mA*m, heart-vector statistics in mA*m and (mA*m)^2, residual
+            variances in mV^2, ``fs`` and ``band`` in Hz, ``sigma`` in S/m); :meth:`from_dict`
+            restores the model.
+        """
         return {
             "format": "hybridfield.PopulationModel/1",
             "units": {"signals": "mV", "heart_vector": "mA*m", "lead_vectors": "mV per mA*m", "fs": "Hz"},
@@ -262,7 +274,24 @@ class PopulationModel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PopulationModel":
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            The output of :meth:`to_dict` (or the same structure read back from JSON); its
+            ``format`` must be "hybridfield.PopulationModel/1" and its ``phase_bins`` those of this
+            version (:data:`hybridfield.phases.PHASE_BIN_NAMES`).
+
+        Returns
+        -------
+        model : PopulationModel
+
+        Raises
+        ------
+        ValueError
+            If the format or the phase bins do not match.
+        """
         if data.get("format") != "hybridfield.PopulationModel/1":
             raise ValueError(f"not a hybridfield population model (format {data.get('format')!r})")
         if list(data["phase_bins"]) != list(PHASE_BIN_NAMES):
@@ -766,7 +795,24 @@ class PosteriorLeads:
         return lower, upper
 
     def lead(self, name: str) -> np.ndarray:
-        """(n_draws, n_samples) draws of one view, by name with or without the virtual mark."""
+        """Posterior draws of one view, by name with or without the virtual mark.
+
+        Parameters
+        ----------
+        name : str
+            A view name as in :attr:`names` (``"V1 (virtual)"``), or without the mark (``"V1"``,
+            any case).
+
+        Returns
+        -------
+        draws : (n_draws, n_samples) float, mV
+            A view of :attr:`draws` (not a copy).
+
+        Raises
+        ------
+        ValueError
+            If no view has that name; the message lists the views.
+        """
         for index, full in enumerate(self.names):
             if name in (full, full.removesuffix(" (virtual)")) or name.lower() == full.removesuffix(" (virtual)").lower():
                 return self.draws[:, index]
@@ -810,6 +856,27 @@ class PosteriorLeads:
             data[name] = xr.DataArray(values[:chains, :per_chain], dims=("chain", "draw", *extra_dims))
         dataset = xr.Dataset(data, attrs={key: str(value) for key, value in self.metadata.items()})
         return az.InferenceData(posterior=dataset)
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write :meth:`to_arviz` to a netCDF-4 file (``InferenceData.to_netcdf``, h5netcdf engine).
+
+        Read it back with ``arviz.from_netcdf(path)``: group ``posterior`` holds ``lead`` (chain,
+        draw, view, time) in mV, ``heart_vector`` (chain, draw, axis, time) in mA*m and the
+        nuisance parameters; :attr:`metadata` is kept as string attributes.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file (``.nc``); overwritten if it exists.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        target = Path(path)
+        self.to_arviz().to_netcdf(str(target))
+        return target
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,288 @@
+"""Leave-records-out evaluation of the hybrid panorama on the shared real records.
+
+Grouped k-fold over records (every cycle of a record is in the same fold). In each fold, from the
+training records only: the population prior of the physics (:func:`fit_population_model`), the
+population linear regression from the input leads (:class:`PopulationRegression`) and the hybrid
+residual (pre-trained on simulated multi-view cycles, then trained on the real cycles). Scored
+on the held-out records' Nef-Net protocol cycles (LEADS.md): every prediction is made in mV and
+normalised with the true cycle's joint 12-lead min and max; PSNR per lead = 20 log10(1 / RMSE)
+over the unpadded cycle, averaged over cycles and leads; RMSE in mV and Pearson r per lead;
+regression to the mean from each record's mean peak-to-peak amplitude per lead.
+
+Two settings:
+
+- ``reconstruction``: inputs I, II, V5; targets the other nine leads.
+- ``unseen``: inputs II, V2, V5 (Nef-Net's split); I and V4 are never used as targets in
+  training (nor as simulated targets) and are scored apart from the supervised leads.
+
+Run (about 15-25 min on 2 cores)::
+
+    python -m hybridfield.evaluate_hybrid --data ../shared/data --output hybrid_eval.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import ECG
+from .metrics import PopulationRegression, regression_to_the_mean
+from .panorama import STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
+
+__all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL"]
+
+PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def score_cycles(prediction: np.ndarray, cycles: CycleSet) -> dict[str, np.ndarray]:
+    """Nef-Net protocol scores of predictions of every query view of every cycle.
+
+    Parameters
+    ----------
+    prediction : (n_cycles, n_views, length) float, mV
+        Predictions of ``cycles.targets``.
+    cycles : CycleSet
+        Real cycles (with ``beat_minimum``/``beat_maximum``).
+
+    Returns
+    -------
+    scores : dict of str to (n_cycles, n_views) ndarray
+        ``psnr`` (dB, normalised units), ``rmse`` (mV), ``r`` (Pearson), ``amplitude``
+        (predicted peak-to-peak, mV) and ``true_amplitude`` (mV).
+    """
+    truth = cycles.targets.astype(np.float64)
+    prediction = np.asarray(prediction, dtype=np.float64)
+    if prediction.shape != truth.shape:
+        raise ValueError(f"prediction must have shape {truth.shape}, got {prediction.shape}")
+    mask = (np.arange(truth.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
+    count = mask.sum(axis=2)
+    span = (cycles.beat_maximum - cycles.beat_minimum).astype(np.float64)[:, None]
+    if not np.all(np.isfinite(span)) or np.any(span <= 0):
+        raise ValueError("cycles need finite 12-lead min and max (real cycles) to be scored")
+    error = np.where(mask, prediction - truth, 0.0)
+    rmse = np.sqrt((error**2).sum(axis=2) / count)
+    psnr = 20.0 * np.log10(span / np.maximum(rmse, 1e-12))  # normalised RMSE = rmse / span
+    centred_p = np.where(mask, prediction - (np.where(mask, prediction, 0).sum(axis=2) / count)[..., None], 0.0)
+    centred_t = np.where(mask, truth - (np.where(mask, truth, 0).sum(axis=2) / count)[..., None], 0.0)
+    denominator = np.sqrt((centred_p**2).sum(axis=2) * (centred_t**2).sum(axis=2))
+    r = np.where(denominator > 0, (centred_p * centred_t).sum(axis=2) / np.maximum(denominator, 1e-300), 0.0)
+    amplitude = np.where(mask, prediction, -np.inf).max(axis=2) - np.where(mask, prediction, np.inf).min(axis=2)
+    true_amplitude = np.where(mask, truth, -np.inf).max(axis=2) - np.where(mask, truth, np.inf).min(axis=2)
+    return {"psnr": psnr, "rmse": rmse, "r": r, "amplitude": amplitude, "true_amplitude": true_amplitude}
+
+
+def _regression_prediction(train: CycleSet, test: CycleSet, leads: Sequence[str]) -> np.ndarray:
+    """Population linear regression (inputs -> leads) on unpadded training samples, applied per cycle."""
+    mask = np.arange(train.inputs.shape[2])[None, :] < train.lengths[:, None]
+    index = [train.target_names.index(n) for n in leads]
+    inputs = np.concatenate([train.inputs[k][:, mask[k]] for k in range(len(train))], axis=1)
+    targets = np.concatenate([train.targets[k][index][:, mask[k]] for k in range(len(train))], axis=1)
+    model = PopulationRegression(inputs, targets)
+    out = np.zeros((len(test), len(leads), test.inputs.shape[2]), dtype=np.float32)
+    for k in range(len(test)):
+        size = int(test.lengths[k])
+        out[k, :, :size] = model.predict(test.inputs[k][:, :size])
+    return out
+
+
+def _folds(n_records: int, n_folds: int) -> list[np.ndarray]:
+    order = np.arange(n_records)
+    return [order[k::n_folds] for k in range(n_folds)]
+
+
+def evaluate_setting(
+    records: Sequence[ECG],
+    *,
+    inputs: Sequence[str],
+    held_out_views: Sequence[str] = (),
+    n_folds: int = 4,
+    simulated_records: int = 40,
+    simulated_epochs: int = 6,
+    epochs: int = 25,
+    random_seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Grouped k-fold evaluation of physics-only, regression and hybrid; see the module docstring.
+
+    Parameters
+    ----------
+    records : sequence of ECG
+        Real 12-lead records.
+    inputs : sequence of str
+        Input leads.
+    held_out_views : sequence of str
+        Leads never used as training targets (scored apart; the regression cannot predict them).
+    n_folds : int
+        Folds over records.
+    simulated_records : int
+        Simulated records for pre-training (per fold, with the fold's population prior).
+    simulated_epochs, epochs : int
+        Epochs of simulated pre-training and of real-data training.
+    random_seed : int
+        Seed.
+    progress : bool
+        Print progress lines.
+
+    Returns
+    -------
+    report : dict
+        Per method and lead: mean PSNR, RMSE, r; summary PSNRs; regression-to-the-mean figures.
+    """
+    from .nefnet import NefNet
+    from .uncertainty import fit_population_model
+
+    held_out = tuple(held_out_views)
+    targets = tuple(n for n in STANDARD_LEADS if n not in inputs)
+    supervised = tuple(n for n in targets if n not in held_out)
+    train_targets = tuple(n for n in STANDARD_LEADS if n not in held_out)
+    results: dict[str, list[dict[str, np.ndarray]]] = {"physics": [], "regression": [], "hybrid": []}
+    record_names: list[str] = []
+    record_index: list[np.ndarray] = []
+    started = time.perf_counter()
+    for fold, test_index in enumerate(_folds(len(records), n_folds)):
+        train_records = [r for i, r in enumerate(records) if i not in set(test_index)]
+        test_records = [records[i] for i in test_index]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            population = fit_population_model(train_records)
+        train = real_cycles(train_records, inputs=inputs, targets=train_targets, population=population)
+        test = real_cycles(test_records, inputs=inputs, targets=targets, population=population)
+        simulated = simulated_cycles(
+            simulated_records, inputs=inputs, exclude_views=held_out, population=population, random_seed=random_seed + fold
+        )
+        network = NefNet()
+        if simulated_epochs:
+            train_hybrid(network, simulated, epochs=simulated_epochs, random_seed=random_seed + fold, progress=False)
+        train_hybrid(network, [train, simulated], epochs=epochs, random_seed=random_seed + fold, progress=False)
+        predictions = {
+            "physics": test.physical,
+            "hybrid": predict_cycles(network, test),
+        }
+        regression = np.zeros_like(test.physical)
+        regression_part = _regression_prediction(train, test, supervised)
+        for j, name in enumerate(supervised):
+            regression[:, targets.index(name)] = regression_part[:, j]
+        predictions["regression"] = regression
+        for method, prediction in predictions.items():
+            results[method].append(score_cycles(prediction, test))
+        record_index.append(test.record + len(record_names))
+        record_names.extend(test.record_names)
+        if progress:
+            psnr = {m: float(np.mean(results[m][-1]["psnr"][:, [targets.index(n) for n in supervised]])) for m in results}
+            print(
+                f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test cycles; supervised PSNR "
+                + ", ".join(f"{m} {v:.2f} dB" for m, v in psnr.items())
+                + f" ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+    stacked = {m: {k: np.concatenate([fold[k] for fold in folds]) for k in folds[0]} for m, folds in results.items()}
+    records_of_cycle = np.concatenate(record_index)
+    report: dict[str, Any] = {
+        "inputs": list(inputs),
+        "targets": list(targets),
+        "held_out_views": list(held_out),
+        "n_records": len(record_names),
+        "n_cycles": int(len(records_of_cycle)),
+        "n_folds": n_folds,
+        "seconds": time.perf_counter() - started,
+        "methods": {},
+    }
+    precordial = [targets.index(n) for n in supervised if n in PRECORDIAL]
+    for method, scores in stacked.items():
+        leads = supervised if method == "regression" else targets
+        entry: dict[str, Any] = {"per_lead": {}}
+        for name in leads:
+            j = targets.index(name)
+            amplitude = [scores["amplitude"][records_of_cycle == r, j].mean() for r in np.unique(records_of_cycle)]
+            true_amplitude = [scores["true_amplitude"][records_of_cycle == r, j].mean() for r in np.unique(records_of_cycle)]
+            shrinkage = regression_to_the_mean(amplitude, true_amplitude)
+            entry["per_lead"][name] = {
+                "psnr": float(scores["psnr"][:, j].mean()),
+                "rmse_mv": float(scores["rmse"][:, j].mean()),
+                "r": float(scores["r"][:, j].mean()),
+                "variance_ratio": shrinkage["variance_ratio"],
+                "error_correlation": shrinkage["error_correlation"],
+            }
+        supervised_index = [targets.index(n) for n in supervised]
+        entry["psnr_supervised"] = float(scores["psnr"][:, supervised_index].mean())
+        entry["psnr_precordial"] = float(scores["psnr"][:, precordial].mean()) if precordial else float("nan")
+        if held_out and method != "regression":
+            entry["psnr_unseen"] = {n: float(scores["psnr"][:, targets.index(n)].mean()) for n in held_out}
+        report["methods"][method] = entry
+    return report
+
+
+def _table(report: dict[str, Any]) -> str:
+    lines = [
+        f"inputs {', '.join(report['inputs'])}; {report['n_records']} records, {report['n_cycles']} cycles, "
+        f"{report['n_folds']}-fold leave-records-out",
+        "| method | PSNR supervised | PSNR precordial | " + " | ".join(report["targets"]) + " |",
+        "|---|---|---|" + "---|" * len(report["targets"]),
+    ]
+    for method, entry in report["methods"].items():
+        cells = []
+        for name in report["targets"]:
+            lead = entry["per_lead"].get(name)
+            cells.append("n/a" if lead is None else f"{lead['psnr']:.1f} dB / {lead['rmse_mv']:.3f} mV / r {lead['r']:.2f} / VR {lead['variance_ratio']:.2f}")
+        lines.append(f"| {method} | {entry['psnr_supervised']:.2f} | {entry['psnr_precordial']:.2f} | " + " | ".join(cells) + " |")
+        if "psnr_unseen" in entry:
+            lines.append(f"|   unseen ({method}) | " + ", ".join(f"{k} {v:.2f} dB" for k, v in entry["psnr_unseen"].items()) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: both settings, a table each, optional JSON.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
+    from .evaluate_uncertainty import load_shared_records
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--simulated-records", type=int, default=40)
+    parser.add_argument("--simulated-epochs", type=int, default=6)
+    parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
+    parser.add_argument("--output", default=None, help="write the reports as JSON here")
+    arguments = parser.parse_args(argv)
+    records = load_shared_records(arguments.data)
+    if arguments.limit:
+        records = records[: arguments.limit]
+    settings = {
+        "reconstruction": {"inputs": ("I", "II", "V5"), "held_out_views": ()},
+        "unseen": {"inputs": ("II", "V2", "V5"), "held_out_views": ("I", "V4")},
+    }
+    reports = {}
+    for name in arguments.settings:
+        print(f"== {name} ==", flush=True)
+        reports[name] = evaluate_setting(
+            records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
+            simulated_epochs=arguments.simulated_epochs, **settings[name],
+        )
+        print(_table(reports[name]), flush=True)
+    if arguments.output:
+        Path(arguments.output).write_text(json.dumps(reports, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

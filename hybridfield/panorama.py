@@ -1,0 +1,1143 @@
+"""The hybrid panorama: physical projection + Nef-Net residual, its data, training and weights.
+
+``prediction(view) = physical projection(view) + residual(view)`` (DESIGN.md):
+
+- the **physical projection** fits the heart vector ``p(t)`` (mA*m) to the input leads through
+  the default torso's lead vectors (BEM), with the population's per-phase Gaussian prior on
+  ``p`` and per-lead residual variances (Tikhonov, :func:`forward.tikhonov_heart_vector`), and
+  projects it through the lead vector of the query view on the same torso;
+- the **residual** is a small :class:`~hybridfield.nefnet.NefNet` that sees the input cycles,
+  their Nef-Net view angles, the query angle and the physical prediction, cycle by cycle.
+
+Whole recordings are processed cycle by cycle (Nef-Net protocol cycles: one P onset to the next,
+:func:`hybridfield.beats.nefnet_beats`); the residual is tapered to zero at each cycle's ends, so
+the stitched record has no seams. Samples outside any usable cycle keep the physical projection.
+
+Data: :func:`real_cycles` cuts cycles from wfdb records (input, reconstruction and synthesis
+groups chosen by lead name), :func:`simulated_cycles` makes multi-view cycles with ground truth
+from the torso model (random views anywhere on the sphere, per-record electrode/lead-vector
+perturbations, so the physics is imperfect in a known way). :func:`train_hybrid` trains with
+fixed seeds and progress lines; checkpoints carry their preprocessing contract and load with
+``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import ECG, canonical_lead_name
+
+__all__ = [
+    "CycleSet",
+    "HybridPanorama",
+    "real_cycles",
+    "simulated_cycles",
+    "train_hybrid",
+    "predict_cycles",
+    "lead_view_angles",
+    "PREPROCESSING",
+    "STANDARD_LEADS",
+]
+
+STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+#: Preprocessing every record goes through before the hybrid sees it (saved with the weights).
+PREPROCESSING: dict[str, Any] = {
+    "fs": 500.0,
+    "band_hz": [0.5, 40.0],
+    "units": "mV",
+    "cycle_length": 512,
+    "cycles": "Nef-Net protocol: P onset to next P onset, zero-padded (hybridfield.nefnet_beats)",
+    "region_codes": {"P": 0, "PR": 1, "QRS": 2, "ST": 3, "T": 4, "TP": 5, "padding": 6},
+    "angle_convention": (
+        "(theta, phi) radians; theta polar from +z (superior), phi azimuth from +x (anterior) towards +y "
+        "(left); standard leads at Nef-Net's angles (geometry.STANDARD_LEAD_ANGLES)"
+    ),
+    "heart_vector": "Tikhonov fit through default-torso BEM lead vectors, population prior (mA*m, body frame)",
+}
+
+_WEIGHTS_RESOURCE = "hybrid_default.pt"
+
+
+# ----------------------------------------------------------------------------------------------
+# Views and physics
+# ----------------------------------------------------------------------------------------------
+def lead_view_angles(name: str) -> tuple[float, float]:
+    """View angles of a named lead: Nef-Net's table angle, or its exploring electrode's direction.
+
+    The 12 standard leads take Nef-Net's published angles (geometry.STANDARD_LEAD_ANGLES). Any
+    other single-electrode lead referenced to the Wilson central terminal (V7-V9, V3R-V6R, high
+    V1/V2, ...) looks from the heart centre towards its exploring electrode on the default torso,
+    which is how Nef-Net derived its precordial angles from CT electrode positions.
+
+    Parameters
+    ----------
+    name : str
+        Lead name (case-insensitive).
+
+    Returns
+    -------
+    theta, phi : float, radians
+    """
+    from forward import lead_definition, lead_names
+    from geometry import STANDARD_LEAD_ANGLES, electrode_positions
+
+    standard = {key.lower(): key for key in STANDARD_LEAD_ANGLES}
+    if name.strip().lower() in standard:
+        theta, phi = STANDARD_LEAD_ANGLES[standard[name.strip().lower()]]
+        return float(theta), float(phi)
+    lookup = {known.lower(): known for known in lead_names()}
+    canonical = lookup.get(name.strip().lower())
+    if canonical is None:
+        raise ValueError(
+            f"unknown lead name {name!r}; known leads: {', '.join(lead_names())} "
+            "(or give a view as a (theta, phi) pair in radians)"
+        )
+    weights = lead_definition(canonical)
+    exploring = [key for key, weight in weights.items() if weight > 0.5]
+    others = [weight for key, weight in weights.items() if key not in exploring]
+    if len(exploring) != 1 or not np.allclose(others, -1.0 / 3.0):
+        raise ValueError(
+            f"lead {name!r} is not a single-electrode (WCT-referenced) lead and has no view angle "
+            f"(known for {', '.join(STANDARD_LEAD_ANGLES)} and unipolar leads); give its view as a "
+            "(theta, phi) pair in radians"
+        )
+    system, electrode = exploring[0]
+    torso = _default_torso()
+    theta, phi = torso.view_angles(electrode_positions(torso, system)[electrode])
+    return float(theta), float(phi)
+
+
+def _parse_views(views: Any) -> tuple[list[str], np.ndarray, list[Any]]:
+    """Names, view angles (n, 2) and lead_vectors keys of a sequence of views."""
+    from forward import lead_names
+    from geometry import direction_from_angles, view_to_degrees
+
+    if isinstance(views, str) or not isinstance(views, Sequence) or len(views) == 0:
+        raise ValueError(f"views must be a non-empty sequence of lead names or (theta, phi) pairs in radians, got {views!r}")
+    names: list[str] = []
+    angles: list[tuple[float, float]] = []
+    keys: list[Any] = []
+    lookup = {known.lower(): known for known in lead_names()}
+    for view in views:
+        if isinstance(view, str):
+            angles.append(lead_view_angles(view))
+            name = lookup[view.strip().lower()] if view.strip().lower() in lookup else canonical_lead_name(view)
+            names.append(name)
+            keys.append(name)
+            continue
+        if np.ndim(view) != 1 or len(view) != 2:
+            raise ValueError(f"views must be lead names or (theta, phi) pairs in radians, got {view!r}")
+        theta, phi = (float(v) for v in view)
+        direction_from_angles(theta, phi)  # named range errors
+        theta_degrees, phi_degrees = view_to_degrees(theta, phi)
+        names.append(f"view({float(theta_degrees):g},{float(phi_degrees):g})")
+        angles.append((theta, phi))
+        keys.append((theta, phi))
+    return names, np.array(angles, dtype=np.float64), keys
+
+
+@lru_cache(maxsize=1)
+def _default_torso() -> Any:
+    from geometry import default_torso
+
+    return default_torso()
+
+
+def _lead_vector_array(keys: Sequence[Any]) -> np.ndarray:
+    """(n, 3) default-torso BEM lead vectors, mV per mA*m, of lead names and (theta, phi) views."""
+    from forward import lead_vectors
+
+    vectors = lead_vectors(_default_torso(), list(keys))
+    return np.array(list(vectors.values()))
+
+
+def _fit_heart_vector(signals: np.ndarray, input_names: Sequence[str], r_peaks: np.ndarray, fs: float, population: Any) -> np.ndarray:
+    """Tikhonov heart vector (3, n) mA*m from input leads (n_inputs, n) mV through the torso's lead vectors."""
+    from forward import tikhonov_heart_vector
+
+    from .phases import phase_bins
+    from .uncertainty import _lead_set
+
+    bins = phase_bins(np.unique(r_peaks[r_peaks >= 0]), signals.shape[1], fs)
+    lead_set = _lead_set(population, input_names)
+    matrix = _lead_vector_array(input_names)
+    return tikhonov_heart_vector(
+        signals,
+        matrix,
+        prior_mean=population.prior_mean[bins].T,
+        prior_covariance=population.prior_covariance[bins],
+        noise_std=np.sqrt(lead_set.residual[:, bins]),
+    ).mean
+
+
+def _prepare(ecg: ECG, *, warn: bool = False) -> ECG:
+    from .uncertainty import prepare_ecg
+
+    if not isinstance(ecg, ECG):
+        raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
+    fs = PREPROCESSING["fs"]
+    low, high = PREPROCESSING["band_hz"]
+    with warnings.catch_warnings():
+        if not warn:
+            warnings.simplefilter("ignore")
+        return prepare_ecg(ecg, fs=fs, band=(low, high), warn=warn)
+
+
+def _segment(prepared: ECG) -> Any:
+    from .beats import segment_beats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return segment_beats(prepared)
+
+
+def _cycle_layout(prepared: ECG, segmentation: Any, length: int) -> Any:
+    """Nef-Net cycles of a prepared record: BeatSet of all its leads (starts, lengths, regions)."""
+    from .beats import nefnet_beats
+
+    return nefnet_beats(prepared, segmentation, length=length, fs_target=prepared.fs)
+
+
+def _cut(signals: np.ndarray, starts: np.ndarray, lengths: np.ndarray, length: int) -> np.ndarray:
+    """(n_cycles, n_leads, length) zero-padded cycles cut from (n_leads, n_samples) signals."""
+    out = np.zeros((len(starts), signals.shape[0], length), dtype=np.float32)
+    for k, (start, size) in enumerate(zip(starts, lengths)):
+        out[k, :, :size] = signals[:, start : start + size]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Cycle sets
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class CycleSet:
+    """Cycles ready for the hybrid network: inputs, query views with truth, physics.
+
+    Attributes
+    ----------
+    inputs : (n_cycles, n_inputs, length) float32, mV
+        Input views.
+    input_angles : (n_cycles, n_inputs, 2) float32, radians
+        Their Nef-Net ``(theta, phi)``.
+    targets : (n_cycles, n_views, length) float32, mV
+        Measured (or simulated) query views; zero after each cycle.
+    target_angles : (n_cycles, n_views, 2) float32, radians
+        Query angles.
+    physical : (n_cycles, n_views, length) float32, mV
+        Physical projection of each query view.
+    regions : (n_cycles, length) int8
+        Region codes (0 P .. 5 TP, 6 padding).
+    lengths : (n_cycles,) int64
+        Unpadded lengths, samples.
+    record : (n_cycles,) int64
+        Index of the record each cycle came from (for grouped splits).
+    beat_minimum, beat_maximum : (n_cycles,) float32, mV
+        Min and max of the cycle over all 12 standard leads (Nef-Net's joint normalisation; NaN
+        for simulated cycles, which have no 12-lead truth of their own).
+    input_names : tuple of str
+        Input leads.
+    target_names : tuple of str
+        Query view names (``"sim"`` views for simulated sets).
+    record_names : tuple of str
+        Names of the records, indexed by ``record``.
+    source : str
+        ``"real"`` or ``"simulated"``.
+    """
+
+    inputs: np.ndarray
+    input_angles: np.ndarray
+    targets: np.ndarray
+    target_angles: np.ndarray
+    physical: np.ndarray
+    regions: np.ndarray
+    lengths: np.ndarray
+    record: np.ndarray
+    beat_minimum: np.ndarray
+    beat_maximum: np.ndarray
+    input_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+    record_names: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+    def subset(self, cycles: Any) -> "CycleSet":
+        """The cycles selected by an index or boolean mask, as a new CycleSet.
+
+        Parameters
+        ----------
+        cycles : (k,) int or (n_cycles,) bool array_like
+            Cycles to keep.
+
+        Returns
+        -------
+        subset : CycleSet
+        """
+        index = np.asarray(cycles)
+        picked = {
+            name: getattr(self, name)[index]
+            for name in (
+                "inputs", "input_angles", "targets", "target_angles", "physical", "regions",
+                "lengths", "record", "beat_minimum", "beat_maximum",
+            )
+        }
+        return CycleSet(**picked, input_names=self.input_names, target_names=self.target_names,
+                        record_names=self.record_names, source=self.source)
+
+    def views(self, names: Sequence[str]) -> "CycleSet":
+        """The same cycles with only the named query views (real sets).
+
+        Parameters
+        ----------
+        names : sequence of str
+            Query views to keep, in this order.
+
+        Returns
+        -------
+        subset : CycleSet
+        """
+        keys = [canonical_lead_name(n) for n in names]
+        missing = [k for k in keys if k not in self.target_names]
+        if missing:
+            raise ValueError(f"views {missing} are not query views of this set ({', '.join(self.target_names)})")
+        index = [self.target_names.index(k) for k in keys]
+        return CycleSet(
+            inputs=self.inputs, input_angles=self.input_angles, targets=self.targets[:, index],
+            target_angles=self.target_angles[:, index], physical=self.physical[:, index], regions=self.regions,
+            lengths=self.lengths, record=self.record, beat_minimum=self.beat_minimum, beat_maximum=self.beat_maximum,
+            input_names=self.input_names, target_names=tuple(keys), record_names=self.record_names, source=self.source,
+        )
+
+    @staticmethod
+    def concatenate(sets: Sequence["CycleSet"]) -> "CycleSet":
+        """Stack cycle sets with the same inputs and views (records renumbered).
+
+        Parameters
+        ----------
+        sets : sequence of CycleSet
+            Sets to stack.
+
+        Returns
+        -------
+        stacked : CycleSet
+        """
+        if not sets:
+            raise ValueError("sets must not be empty")
+        first = sets[0]
+        for other in sets[1:]:
+            if other.input_names != first.input_names or other.targets.shape[1] != first.targets.shape[1]:
+                raise ValueError("cycle sets to concatenate must share inputs and the number of query views")
+        offsets = np.cumsum([0] + [len(s.record_names) for s in sets[:-1]])
+        arrays = {
+            name: np.concatenate([getattr(s, name) for s in sets])
+            for name in (
+                "inputs", "input_angles", "targets", "target_angles", "physical", "regions",
+                "lengths", "beat_minimum", "beat_maximum",
+            )
+        }
+        arrays["record"] = np.concatenate([s.record + o for s, o in zip(sets, offsets)])
+        return CycleSet(
+            **arrays, input_names=first.input_names, target_names=first.target_names,
+            record_names=tuple(n for s in sets for n in s.record_names), source=first.source,
+        )
+
+
+def _record_cycles(
+    ecg: ECG, inputs: Sequence[str], population: Any, length: int
+) -> tuple[Any, np.ndarray, ECG] | None:
+    prepared = _prepare(ecg)
+    if not all(prepared.has_lead(n) for n in inputs):
+        return None
+    segmentation = _segment(prepared)
+    beats = _cycle_layout(prepared, segmentation, length)
+    if beats.n_beats == 0:
+        return None
+    signals = np.array([prepared[n] for n in inputs])
+    heart_vector = _fit_heart_vector(signals, inputs, segmentation.r_peak, prepared.fs, population)
+    return beats, heart_vector, prepared
+
+
+def real_cycles(
+    records: Sequence[ECG],
+    *,
+    inputs: Sequence[str] = ("I", "II", "V5"),
+    targets: Sequence[str] = STANDARD_LEADS,
+    population: Any = None,
+    length: int = 512,
+    progress: bool = False,
+) -> CycleSet:
+    """Nef-Net protocol cycles of real records with their physical projections.
+
+    Records lacking an input lead or a target lead (flat, saturated or absent) are skipped, as
+    are records where no cycle could be delineated.
+
+    Parameters
+    ----------
+    records : sequence of ECG
+        12-lead records, mV (any rate; resampled to 500 Hz and band-passed 0.5-40 Hz).
+    inputs : sequence of str
+        Input leads.
+    targets : sequence of str
+        Query leads whose truth is kept (the reconstruction group; leave out the synthesis group).
+    population : PopulationModel, optional
+        Heart-vector prior for the physics (default: the bundled one). For a fair evaluation, learn
+        it from the training records only.
+    length : int
+        Padded cycle length, samples.
+    progress : bool
+        Print one line per record.
+
+    Returns
+    -------
+    cycles : CycleSet
+    """
+    from geometry import STANDARD_LEAD_ANGLES
+
+    from .uncertainty import default_population_model
+
+    population = default_population_model() if population is None else population
+    inputs = [canonical_lead_name(n) for n in inputs]
+    targets = [canonical_lead_name(n) for n in targets]
+    target_vectors = _lead_vector_array(targets)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "minimum", "maximum")}
+    names: list[str] = []
+    for ecg in records:
+        result = _record_cycles(ecg, inputs, population, length)
+        if result is None or not all(result[2].has_lead(n) for n in (*targets, *STANDARD_LEADS)):
+            if progress:
+                print(f"  skipped {ecg.record}: missing leads or no usable cycle", flush=True)
+            continue
+        beats, heart_vector, prepared = result
+        truth = np.array([prepared[n] for n in targets])
+        everything = np.array([prepared[n] for n in STANDARD_LEADS])
+        full = _cut(everything, beats.start, beats.lengths, length)
+        mask = beats.mask[:, None, :]
+        parts["minimum"].append(np.where(mask, full, np.inf).min(axis=(1, 2)).astype(np.float32))
+        parts["maximum"].append(np.where(mask, full, -np.inf).max(axis=(1, 2)).astype(np.float32))
+        parts["inputs"].append(_cut(np.array([prepared[n] for n in inputs]), beats.start, beats.lengths, length))
+        parts["targets"].append(_cut(truth, beats.start, beats.lengths, length))
+        parts["physical"].append(_cut(target_vectors @ heart_vector, beats.start, beats.lengths, length))
+        parts["regions"].append(np.asarray(beats.regions, dtype=np.int8))
+        parts["lengths"].append(np.asarray(beats.lengths, dtype=np.int64))
+        parts["record"].append(np.full(beats.n_beats, len(names), dtype=np.int64))
+        names.append(str(ecg.record))
+        if progress:
+            print(f"  {ecg.record}: {beats.n_beats} cycles", flush=True)
+    if not names:
+        raise ValueError("no record gave usable cycles with the requested inputs and targets")
+    n = sum(len(a) for a in parts["lengths"])
+    input_angles = np.array([STANDARD_LEAD_ANGLES[name] for name in inputs], dtype=np.float32)
+    target_angles = np.array([STANDARD_LEAD_ANGLES[name] for name in targets], dtype=np.float32)
+    return CycleSet(
+        inputs=np.concatenate(parts["inputs"]),
+        input_angles=np.broadcast_to(input_angles, (n, *input_angles.shape)).copy(),
+        targets=np.concatenate(parts["targets"]),
+        target_angles=np.broadcast_to(target_angles, (n, *target_angles.shape)).copy(),
+        physical=np.concatenate(parts["physical"]),
+        regions=np.concatenate(parts["regions"]),
+        lengths=np.concatenate(parts["lengths"]),
+        record=np.concatenate(parts["record"]),
+        beat_minimum=np.concatenate(parts["minimum"]),
+        beat_maximum=np.concatenate(parts["maximum"]),
+        input_names=tuple(inputs),
+        target_names=tuple(targets),
+        record_names=tuple(names),
+        source="real",
+    )
+
+
+def _random_rotations(rng: np.random.Generator, n: int, sd_radians: float) -> np.ndarray:
+    """(n, 3, 3) rotations about random axes by Gaussian angles (Rodrigues)."""
+    axis = rng.standard_normal((n, 3))
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    angle = sd_radians * rng.standard_normal(n)
+    k = np.zeros((n, 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k = k - k.transpose(0, 2, 1)
+    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def simulated_cycles(
+    n_records: int,
+    *,
+    inputs: Sequence[str] = ("I", "II", "V5"),
+    exclude_views: Sequence[str] = (),
+    n_random_views: int = 12,
+    duration: float = 8.0,
+    rotation_sd_degrees: float = 10.0,
+    gain_sd: float = 0.15,
+    noise_mv: float = 0.01,
+    population: Any = None,
+    length: int = 512,
+    random_seed: int = 0,
+) -> CycleSet:
+    """Multi-view cycles with ground truth from the torso model.
+
+    For each simulated record: a heart vector (:func:`forward.simulate_heart_vector`, condition
+    normal, LBBB or RBBB with probabilities 0.6 / 0.2 / 0.2, heart rate 50-100 bpm); the views are
+    the 12 standard leads (minus ``exclude_views``) and ``n_random_views`` views drawn uniformly on
+    the sphere. The *true* lead vector of every view is its default-torso lead vector rotated by a
+    random angle (``rotation_sd_degrees``) and scaled by a log-normal gain (``gain_sd``): the
+    person is not the default torso. Inputs are the true signals plus white noise; the physics
+    fits the heart vector with the *nominal* lead vectors and projects it through the nominal
+    lead vector of each view, as for a real record. The residual to learn is the difference.
+
+    Parameters
+    ----------
+    n_records : int
+        Simulated records.
+    inputs : sequence of str
+        Input leads.
+    exclude_views : sequence of str
+        Standard leads never used as query views (a synthesis group).
+    n_random_views : int
+        Random views per record.
+    duration : float, s
+        Length of each record.
+    rotation_sd_degrees : float, degrees
+        Standard deviation of the per-view lead-vector rotation.
+    gain_sd : float
+        Standard deviation of the per-view log gain.
+    noise_mv : float, mV
+        White noise on the inputs.
+    population : PopulationModel, optional
+        Prior for the physics' Tikhonov fit (default: the bundled one).
+    length : int
+        Padded cycle length, samples.
+    random_seed : int
+        Seed.
+
+    Returns
+    -------
+    cycles : CycleSet
+        ``beat_minimum``/``beat_maximum`` are NaN (no 12-lead normalisation for simulated cycles).
+    """
+    from forward import simulate_heart_vector
+    from geometry import STANDARD_LEAD_ANGLES, angles_from_direction
+
+    from .beats import BeatSegmentation, nefnet_beats
+    from .uncertainty import default_population_model
+
+    if isinstance(n_records, bool) or not isinstance(n_records, (int, np.integer)) or n_records < 1:
+        raise ValueError(f"n_records must be a positive integer, got {n_records!r}")
+    population = default_population_model() if population is None else population
+    rng = np.random.default_rng(random_seed)
+    fs = PREPROCESSING["fs"]
+    inputs = [canonical_lead_name(n) for n in inputs]
+    excluded = {canonical_lead_name(n) for n in exclude_views}
+    standard = [n for n in STANDARD_LEADS if n not in excluded]
+    standard_vectors = _lead_vector_array(standard)
+    input_nominal = _lead_vector_array(inputs)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "angles")}
+    input_angles = np.array([STANDARD_LEAD_ANGLES[n] for n in inputs], dtype=np.float32)
+    for record in range(n_records):
+        condition = rng.choice(["normal", "lbbb", "rbbb"], p=[0.6, 0.2, 0.2])
+        heart_vector, annotations = simulate_heart_vector(
+            duration, fs, heart_rate=float(rng.uniform(50, 100)), condition=str(condition),
+            random_seed=int(rng.integers(2**31)), return_annotations=True,
+        )
+        directions = rng.standard_normal((n_random_views, 3))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        theta, phi = angles_from_direction(directions)
+        random_vectors = _lead_vector_array(list(zip(np.atleast_1d(theta), np.atleast_1d(phi))))
+        nominal = np.vstack([standard_vectors, random_vectors])
+        angles = np.vstack([[STANDARD_LEAD_ANGLES[n] for n in standard], np.column_stack([theta, phi])]).astype(np.float32)
+        # the person: every view's lead vector rotated and scaled (inputs included, consistently)
+        everything = np.vstack([nominal, input_nominal])
+        rotations = _random_rotations(rng, len(everything), math.radians(rotation_sd_degrees))
+        gains = np.exp(gain_sd * rng.standard_normal(len(everything)))
+        true_vectors = gains[:, None] * np.einsum("kij,kj->ki", rotations, everything)
+        true_signals = true_vectors @ heart_vector
+        view_truth, input_truth = true_signals[: len(nominal)], true_signals[len(nominal):]
+        input_truth = input_truth + noise_mv * rng.standard_normal(input_truth.shape)
+        fitted = _fit_heart_vector(input_truth, inputs, annotations.r_peak, fs, population)
+        physical = nominal @ fitted
+        segmentation = BeatSegmentation(
+            r_peak=annotations.r_peak, p_onset=annotations.p_onset, p_offset=annotations.p_offset,
+            qrs_onset=annotations.qrs_onset, qrs_offset=annotations.qrs_offset, t_onset=annotations.t_onset,
+            t_offset=annotations.t_offset, valid=np.ones(annotations.n_beats, dtype=bool),
+            beat_quality=np.array(["good"] * annotations.n_beats), quality="good", fs=fs,
+            n_samples=heart_vector.shape[1], lead_used="X", record=f"simulated-{record}",
+        )
+        layout = nefnet_beats(
+            ECG.from_array(heart_vector[:1], fs, ["X"]), segmentation, length=length, fs_target=fs
+        )
+        if layout.n_beats == 0:
+            continue
+        parts["inputs"].append(_cut(input_truth, layout.start, layout.lengths, length))
+        parts["targets"].append(_cut(view_truth, layout.start, layout.lengths, length))
+        parts["physical"].append(_cut(physical, layout.start, layout.lengths, length))
+        parts["regions"].append(np.asarray(layout.regions, dtype=np.int8))
+        parts["lengths"].append(np.asarray(layout.lengths, dtype=np.int64))
+        parts["record"].append(np.full(layout.n_beats, record, dtype=np.int64))
+        parts["angles"].append(np.broadcast_to(angles, (layout.n_beats, *angles.shape)))
+    n = sum(len(a) for a in parts["lengths"])
+    return CycleSet(
+        inputs=np.concatenate(parts["inputs"]),
+        input_angles=np.broadcast_to(input_angles, (n, *input_angles.shape)).copy(),
+        targets=np.concatenate(parts["targets"]),
+        target_angles=np.concatenate(parts["angles"]).astype(np.float32),
+        physical=np.concatenate(parts["physical"]),
+        regions=np.concatenate(parts["regions"]),
+        lengths=np.concatenate(parts["lengths"]),
+        record=np.concatenate(parts["record"]),
+        beat_minimum=np.full(n, np.nan, dtype=np.float32),
+        beat_maximum=np.full(n, np.nan, dtype=np.float32),
+        input_names=tuple(inputs),
+        target_names=tuple(standard) + ("sim",) * n_random_views,
+        record_names=tuple(f"simulated-{k}" for k in range(n_records)),
+        source="simulated",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------------------------
+def _tensors(cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = None) -> dict[str, Any]:
+    import torch
+
+    def pick(array: np.ndarray) -> Any:
+        chosen = array[index] if views is None else array[index][:, views]
+        return torch.from_numpy(np.ascontiguousarray(chosen))
+
+    return {
+        "signals": torch.from_numpy(np.ascontiguousarray(cycles.inputs[index])),
+        "angles": torch.from_numpy(np.ascontiguousarray(cycles.input_angles[index])),
+        "query_angles": pick(cycles.target_angles),
+        "regions": torch.from_numpy(np.ascontiguousarray(cycles.regions[index]).astype(np.int64)),
+        "lengths": torch.from_numpy(np.ascontiguousarray(cycles.lengths[index])),
+        "physical": pick(cycles.physical),
+        "targets": pick(cycles.targets),
+    }
+
+
+def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residual_weight: float) -> tuple[Any, float]:
+    """Scaled MAE + Standin loss + L1 penalty on the residual; returns (loss, MAE)."""
+    import torch
+
+    from .nefnet import SCALE_FLOOR_MV
+
+    prediction, single, averaged = network(
+        batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"],
+        batch["physical"], standin=True,
+    )
+    length = prediction.shape[-1]
+    mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
+    scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
+    count = mask.sum() * prediction.shape[1]
+    mae = ((prediction - batch["targets"]).abs() / scale * mask).sum() / count
+    residual = ((prediction - batch["physical"]).abs() / scale * mask).sum() / count
+    standin = (single - averaged).abs().mean()
+    return mae + standin_weight * standin + residual_weight * residual, float(mae.detach())
+
+
+def train_hybrid(
+    network: Any,
+    cycles: CycleSet | Sequence[CycleSet],
+    *,
+    epochs: int = 30,
+    batch_size: int = 32,
+    learning_rate: float = 2e-3,
+    weight_decay: float = 1e-4,
+    standin_weight: float = 0.2,
+    residual_weight: float = 0.01,
+    views_per_step: int | None = 6,
+    validation: CycleSet | None = None,
+    random_seed: int = 0,
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    """Train a hybrid :class:`~hybridfield.nefnet.NefNet` on cycle sets (in place).
+
+    Loss per batch: mean absolute error of the prediction scaled by each cycle's largest input
+    amplitude, plus ``standin_weight`` times the Standin loss, plus ``residual_weight`` times the
+    scaled mean absolute residual (keeps the residual small where physics suffices). AdamW with a
+    cosine learning-rate decay; batches are drawn from the sets in proportion to their sizes.
+
+    Parameters
+    ----------
+    network : NefNet
+        A hybrid network (``config.hybrid``).
+    cycles : CycleSet or sequence of CycleSet
+        Training cycles (sets may differ in inputs and number of views).
+    epochs : int
+        Passes over all cycles.
+    batch_size : int
+        Cycles per step.
+    learning_rate : float
+        Peak AdamW learning rate.
+    weight_decay : float
+        AdamW weight decay.
+    standin_weight, residual_weight : float
+        Weights of the Standin loss and of the residual penalty.
+    views_per_step : int or None
+        Query views drawn at random for each batch (None: all); fewer views per step make an
+        epoch cheaper on a CPU without biasing the loss.
+    validation : CycleSet, optional
+        Scored (scaled MAE) after every epoch.
+    random_seed : int
+        Seed of torch and of the batch order.
+    progress : bool
+        Print one line per epoch.
+
+    Returns
+    -------
+    history : list of dict
+        Per epoch: ``epoch``, ``train_mae``, ``validation_mae`` (if any), ``seconds``.
+    """
+    import torch
+
+    if not getattr(getattr(network, "config", None), "hybrid", False):
+        raise ValueError("network must be a hybrid NefNet (NefNetConfig(hybrid=True))")
+    sets = [cycles] if isinstance(cycles, CycleSet) else list(cycles)
+    if not sets or any(len(s) == 0 for s in sets):
+        raise ValueError("cycles must hold at least one non-empty CycleSet")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    torch.manual_seed(random_seed)
+    rng = np.random.default_rng(random_seed)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    steps_per_epoch = sum(math.ceil(len(s) / batch_size) for s in sets)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.1
+    )
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    for epoch in range(epochs):
+        network.train()
+        batches = []
+        for k, s in enumerate(sets):
+            order = rng.permutation(len(s))
+            batches += [(k, order[i : i + batch_size]) for i in range(0, len(s), batch_size)]
+        rng.shuffle(batches)
+        total = weight = 0.0
+        for k, index in batches:
+            n_views = sets[k].targets.shape[1]
+            views = None
+            if views_per_step is not None and views_per_step < n_views:
+                views = np.sort(rng.choice(n_views, size=views_per_step, replace=False))
+            loss, mae = _loss(network, _tensors(sets[k], index, views), standin_weight, residual_weight)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            total += mae * len(index)
+            weight += len(index)
+        entry = {"epoch": epoch + 1, "train_mae": total / weight, "seconds": time.perf_counter() - started}
+        if validation is not None:
+            entry["validation_mae"] = _evaluate_mae(network, validation)
+        history.append(entry)
+        if progress:
+            extra = f", validation {entry['validation_mae']:.4f}" if validation is not None else ""
+            print(f"epoch {epoch + 1}/{epochs}: train {entry['train_mae']:.4f}{extra} ({entry['seconds']:.0f} s)", flush=True)
+    network.eval()
+    return history
+
+
+def _evaluate_mae(network: Any, cycles: CycleSet, batch_size: int = 128) -> float:
+    import torch
+
+    from .nefnet import SCALE_FLOOR_MV
+
+    network.eval()
+    total = count = 0.0
+    with torch.no_grad():
+        for start in range(0, len(cycles), batch_size):
+            batch = _tensors(cycles, np.arange(start, min(start + batch_size, len(cycles))))
+            prediction = network(batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"])
+            length = prediction.shape[-1]
+            mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
+            scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
+            total += float(((prediction - batch["targets"]).abs() / scale * mask).sum())
+            count += float(mask.sum()) * prediction.shape[1]
+    return total / count
+
+
+def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, batch_size: int = 256) -> np.ndarray:
+    """Hybrid prediction of every query view of every cycle, mV.
+
+    Parameters
+    ----------
+    network : NefNet
+        Hybrid network.
+    cycles : CycleSet
+        Cycles.
+    residual : bool
+        False: the physical projection alone.
+    batch_size : int
+        Cycles per forward pass.
+
+    Returns
+    -------
+    prediction : (n_cycles, n_views, length) float32, mV
+    """
+    import torch
+
+    if not residual:
+        return cycles.physical.copy()
+    network.eval()
+    out = np.empty_like(cycles.physical)
+    with torch.no_grad():
+        for start in range(0, len(cycles), batch_size):
+            index = np.arange(start, min(start + batch_size, len(cycles)))
+            batch = _tensors(cycles, index)
+            out[index] = network(
+                batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"]
+            ).numpy()
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The user-facing model
+# ----------------------------------------------------------------------------------------------
+class HybridPanorama:
+    """Virtual leads at any view: physical projection on the torso plus a learned Nef-Net residual.
+
+    Parameters
+    ----------
+    network : NefNet, optional
+        Hybrid residual network; None gives the physics alone (a zero residual).
+    population : PopulationModel, optional
+        Heart-vector prior of the physical fit (default: the bundled one).
+    input_leads : sequence of str
+        Default input leads.
+    contract : mapping, optional
+        Preprocessing contract and training summary stored with the weights.
+
+    Examples
+    --------
+    >>> model = HybridPanorama.pretrained()                      # doctest: +SKIP
+    >>> virtual = model.predict(ecg, ["V1", (1.57, 2.27)])      # doctest: +SKIP
+    """
+
+    input_leads_default: tuple[str, ...] = ("I", "II", "V5")
+
+    def __init__(
+        self,
+        network: Any = None,
+        *,
+        population: Any = None,
+        input_leads: Sequence[str] = ("I", "II", "V5"),
+        contract: Mapping[str, Any] | None = None,
+    ):
+        from .uncertainty import default_population_model
+
+        if network is not None and not getattr(getattr(network, "config", None), "hybrid", False):
+            raise TypeError(f"network must be a hybrid NefNet or None, got {type(network).__name__}")
+        self.network = network
+        self.population = default_population_model() if population is None else population
+        self.input_leads = tuple(canonical_lead_name(n) for n in input_leads)
+        self.contract = dict(PREPROCESSING if contract is None else contract)
+
+    # -- persistence ---------------------------------------------------------------------------
+    @classmethod
+    def pretrained(cls) -> "HybridPanorama":
+        """The bundled model (weights under ``hybridfield/resources``), offline.
+
+        Returns
+        -------
+        model : HybridPanorama
+            Trained by ``python -m hybridfield.train_hybrid`` (see its docstring for the data).
+        """
+        return _pretrained()
+
+    def save(self, path: str | Path) -> None:
+        """Save weights with the preprocessing contract (a torch file of tensors and plain data).
+
+        Parameters
+        ----------
+        path : str or Path
+            File to write (``.pt``).
+        """
+        import torch
+
+        if self.network is None:
+            raise ValueError("a physics-only HybridPanorama has no weights to save")
+        state = {
+            "format": "hybridfield.HybridPanorama/1",
+            "config": self.network.config.to_dict(),
+            "state_dict": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
+            "input_leads": list(self.input_leads),
+            "contract": json.dumps(self.contract),
+        }
+        torch.save(state, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, *, population: Any = None) -> "HybridPanorama":
+        """Load a model saved by :meth:`save` (``torch.load(..., weights_only=True)``).
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.pt`` file.
+        population : PopulationModel, optional
+            Heart-vector prior (default: the bundled one).
+
+        Returns
+        -------
+        model : HybridPanorama
+        """
+        import torch
+
+        from .nefnet import NefNet, NefNetConfig
+
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != "hybridfield.HybridPanorama/1":
+            raise ValueError(f"{path} is not a HybridPanorama checkpoint (format hybridfield.HybridPanorama/1)")
+        contract = json.loads(state["contract"])
+        for key in ("fs", "units", "band_hz", "cycle_length"):
+            if contract.get(key) != PREPROCESSING[key]:
+                raise ValueError(
+                    f"checkpoint {path} was trained with {key}={contract.get(key)!r}; this version prepares "
+                    f"records with {key}={PREPROCESSING[key]!r}"
+                )
+        network = NefNet(NefNetConfig(**state["config"]))
+        network.load_state_dict(state["state_dict"])
+        network.eval()
+        return cls(network, population=population, input_leads=state["input_leads"], contract=contract)
+
+    # -- the panorama --------------------------------------------------------------------------
+    def prepare(self, ecg: ECG) -> ECG:
+        """Resample to 500 Hz, band-pass 0.5-40 Hz and drop flat or saturated leads.
+
+        Parameters
+        ----------
+        ecg : ECG
+            The record, mV.
+
+        Returns
+        -------
+        prepared : ECG
+        """
+        return _prepare(ecg)
+
+    def _inputs(self, prepared: ECG, inputs: Sequence[str] | None) -> list[str]:
+        names = list(self.input_leads) if inputs is None else [canonical_lead_name(n) for n in inputs]
+        if isinstance(inputs, str):
+            raise ValueError(f"inputs must be a sequence of lead names, got the string {inputs!r}")
+        missing = [n for n in names if not prepared.has_lead(n)]
+        if missing:
+            raise ValueError(f"inputs {missing} are not usable leads of this record (usable: {', '.join(prepared.lead_names)})")
+        if not names:
+            raise ValueError("inputs must name at least one lead")
+        return names
+
+    def _physics(self, ecg: ECG, inputs: Sequence[str] | None) -> tuple[ECG, list[str], Any, np.ndarray]:
+        prepared = self.prepare(ecg)
+        names = self._inputs(prepared, inputs)
+        segmentation = _segment(prepared)
+        signals = np.array([prepared[n] for n in names])
+        vector = _fit_heart_vector(signals, names, segmentation.r_peak, prepared.fs, self.population)
+        return prepared, names, segmentation, vector
+
+    def heart_vector(self, ecg: ECG, *, inputs: Sequence[str] | None = None) -> np.ndarray:
+        """Heart vector fitted to the input leads (the physics' source).
+
+        Parameters
+        ----------
+        ecg : ECG
+            The record, mV.
+        inputs : sequence of str, optional
+            Input leads (default :attr:`input_leads`).
+
+        Returns
+        -------
+        heart_vector : (3, n_samples) float, mA*m
+            Body frame, on :meth:`prepare`'s time base (500 Hz).
+        """
+        return self._physics(ecg, inputs)[3]
+
+    def lead_vectors(self, views: Sequence[Any]) -> np.ndarray:
+        """Physical lead vectors of views on the default torso (BEM).
+
+        Parameters
+        ----------
+        views : sequence
+            Lead names and/or ``(theta, phi)`` pairs, radians.
+
+        Returns
+        -------
+        vectors : (n_views, 3) float, mV per mA*m, body frame
+        """
+        _, _, keys = _parse_views(views)
+        return _lead_vector_array(keys)
+
+    def physical(self, ecg: ECG, views: Sequence[Any], *, inputs: Sequence[str] | None = None) -> ECG:
+        """Physics-only virtual leads (the residual switched off).
+
+        Parameters
+        ----------
+        ecg : ECG
+            The record, mV.
+        views : sequence
+            Lead names and/or ``(theta, phi)`` pairs, radians.
+        inputs : sequence of str, optional
+            Input leads (default :attr:`input_leads`).
+
+        Returns
+        -------
+        virtual : ECG
+            One lead per view at 500 Hz, each marked virtual.
+        """
+        return self.predict(ecg, views, inputs=inputs, residual=False)
+
+    def predict(
+        self, ecg: ECG, views: Sequence[Any], *, inputs: Sequence[str] | None = None, residual: bool = True
+    ) -> ECG:
+        """Virtual leads at any views: physical projection plus the learned residual.
+
+        Parameters
+        ----------
+        ecg : ECG
+            The record, mV, any length (processed cycle by cycle and stitched).
+        views : sequence
+            Lead names (with a Nef-Net angle: the 12 standard leads) and/or ``(theta, phi)``
+            pairs in radians.
+        inputs : sequence of str, optional
+            Measured leads to use (default :attr:`input_leads`).
+        residual : bool
+            False: physics only.
+
+        Returns
+        -------
+        virtual : ECG
+            On :meth:`prepare`'s time base (500 Hz), one lead per view, named like the view
+            (``"view(90,130)"`` in degrees for angle pairs), all marked virtual. Samples outside
+            every usable cycle (the record's ends, undelineated beats) carry the physics alone.
+        """
+        names, angles, keys = _parse_views(views)
+        prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
+        output = _lead_vector_array(keys) @ vector
+        if residual and self.network is not None:
+            output = output + self._residual(prepared, input_names, segmentation, angles, output)
+        source = "hybrid panorama (physics + Nef-Net residual)" if residual and self.network is not None else "physical projection"
+        return ECG(
+            output,
+            prepared.fs,
+            names,
+            electrode_angles={name: (float(a[0]), float(a[1])) for name, a in zip(names, angles)},
+            virtual=names,
+            metadata={"record": prepared.record, "source": source, "inputs": list(input_names), "units": "mV"},
+        )
+
+    def _residual(
+        self, prepared: ECG, input_names: Sequence[str], segmentation: Any, angles: np.ndarray, physical: np.ndarray
+    ) -> np.ndarray:
+        import torch
+
+        from geometry import STANDARD_LEAD_ANGLES
+
+        length = int(self.network.config.length)
+        beats = _cycle_layout(prepared, segmentation, length)
+        residual = np.zeros_like(physical)
+        if beats.n_beats == 0:
+            return residual
+        inputs = _cut(np.array([prepared[n] for n in input_names]), beats.start, beats.lengths, length)
+        physical_cycles = _cut(physical, beats.start, beats.lengths, length)
+        input_angles = torch.tensor([STANDARD_LEAD_ANGLES[n] for n in input_names], dtype=torch.float32)
+        self.network.eval()
+        with torch.no_grad():
+            hybrid = self.network(
+                torch.from_numpy(inputs), input_angles, torch.tensor(angles, dtype=torch.float32),
+                torch.from_numpy(np.asarray(beats.regions, dtype=np.int64)), torch.from_numpy(np.asarray(beats.lengths)),
+                torch.from_numpy(physical_cycles),
+            ).numpy()
+        for k, (start, size) in enumerate(zip(beats.start, beats.lengths)):
+            # cycles abut (P onset to next P onset) and the residual is tapered to 0 at both ends
+            residual[:, start : start + size] += hybrid[k, :, :size] - physical_cycles[k, :, :size]
+        return residual
+
+    def predict_posterior(
+        self,
+        ecg: ECG,
+        views: Sequence[Any],
+        *,
+        inputs: Sequence[str] | None = None,
+        draws: int = 500,
+        tune: int = 300,
+        chains: int = 2,
+        random_seed: int | None = None,
+        progressbar: bool = True,
+    ) -> Any:
+        """Posterior of virtual leads with the learned residual included.
+
+        The uncertainty model (:func:`hybridfield.predict_posterior`) gives exact draws of the
+        physical leads; the hybrid's residual (deterministic given the inputs) is added to every
+        draw, so the bands move with the learned correction and keep the physics' width.
+
+        Parameters
+        ----------
+        ecg : ECG
+            The record, mV.
+        views : sequence
+            Lead names and/or ``(theta, phi)`` pairs, radians.
+        inputs : sequence of str, optional
+            Measured leads (default :attr:`input_leads`).
+        draws, tune, chains : int
+            NUTS draws (total), tuning steps per chain, chains.
+        random_seed : int, optional
+            Seed.
+        progressbar : bool
+            Show PyMC's progress bar.
+
+        Returns
+        -------
+        posterior : PosteriorLeads
+            ``metadata["residual"]`` says the learned residual was added.
+        """
+        from dataclasses import replace
+
+        from .uncertainty import predict_posterior
+
+        prepared = self.prepare(ecg)
+        input_names = self._inputs(prepared, inputs)
+        posterior = predict_posterior(
+            ecg, list(views), inputs=input_names, draws=draws, tune=tune, chains=chains,
+            random_seed=random_seed, progressbar=progressbar, population=self.population,
+        )
+        if self.network is None:
+            return posterior
+        hybrid = self.predict(ecg, views, inputs=input_names)
+        physics = self.predict(ecg, views, inputs=input_names, residual=False)
+        shift = hybrid.signals - physics.signals
+        if shift.shape != posterior.draws.shape[1:]:
+            raise RuntimeError(f"posterior and hybrid time bases differ: {posterior.draws.shape[1:]} vs {shift.shape}")
+        metadata = dict(posterior.metadata)
+        metadata["residual"] = "learned Nef-Net residual added to every draw (HybridPanorama)"
+        return replace(posterior, draws=posterior.draws + shift[None], metadata=metadata)
+
+    def __repr__(self) -> str:
+        size = "physics only" if self.network is None else f"NefNet {self.network.parameter_count()} parameters"
+        return f"<HybridPanorama | {size}, inputs {', '.join(self.input_leads)}>"
+
+
+@lru_cache(maxsize=1)
+def _pretrained() -> HybridPanorama:
+    path = resources.files("hybridfield") / "resources" / _WEIGHTS_RESOURCE
+    with resources.as_file(path) as file:
+        if not Path(file).is_file():
+            raise FileNotFoundError(
+                f"bundled weights {_WEIGHTS_RESOURCE} are missing from the installation; "
+                "reproduce them with `python -m hybridfield.train_hybrid`"
+            )
+        return HybridPanorama.load(file)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
