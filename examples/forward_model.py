@@ -9,12 +9,15 @@ the mean Frank lead-vector magnitude.
 
 Run from the repository root::
 
-    python examples/forward_model.py                      # 10 s at 500 Hz into examples/output/
+    python examples/forward_model.py              # 10 s at 500 Hz into examples/output/forward_model/
+    python examples/forward_model.py --quick      # 3 s (CI)
     python examples/forward_model.py --duration 3 --output /tmp/figures
 
-Writes ecg_12lead.png, vcg_loops.png, views_physical_vs_unit.png and conditions.png, and prints
-the torso, the lead-vector table, the angle between the physical and unit-vector lead of each
-view, and the paths written.
+Writes ecg_12lead.png, vcg_loops.png, views_physical_vs_unit.png and conditions.png, plus
+ecg_12lead_paper.png (the same 12 leads as printed in the clinic) and image_surface.png (the
+torso coloured by lead-vector magnitude, with the electrodes and the views' surface points), and
+prints the torso, the lead-vector table, the angle between the physical and unit-vector lead of
+each view, and the paths written.
 """
 
 from __future__ import annotations
@@ -45,13 +48,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=Path(__file__).resolve().parent / "output",
-        help="folder for the PNG figures, created if needed (default: examples/output/)",
+        default=Path(__file__).resolve().parent / "output" / Path(__file__).stem,
+        help="folder for the PNG figures, created if needed (default: examples/output/forward_model/)",
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="signal length, s (default 10)")
+    parser.add_argument("--duration", type=float, default=None, help="signal length, s (default 10, --quick 3)")
+    parser.add_argument("--quick", action="store_true", help="3 s of signal (for CI)")
     parser.add_argument("--fs", type=float, default=500.0, help="sampling rate, Hz (default 500)")
     parser.add_argument("--dpi", type=float, default=110.0, help="resolution of the PNG files (default 110)")
     args = parser.parse_args(argv)
+    if args.duration is None:
+        args.duration = 3.0 if args.quick else 10.0
     if args.duration < 2.0:
         parser.error(f"--duration must be at least 2 s (two beats at 70 bpm), got {args.duration}")
     if args.fs <= 0:
@@ -165,6 +171,32 @@ def main(argv: list[str] | None = None) -> int:
         save(
             hybridfield.plot_leads(by_condition, fs, layout=(3, 3), title="Conduction presets: normal, LBBB, RBBB"),
             output / "conditions.png",
+            args.dpi,
+        )
+    )
+
+    # The same 12 leads on ECG paper (3 x 4 columns, rhythm strip II, 25 mm/s, 10 mm/mV).
+    written.append(
+        save(
+            hybridfield.plot_ecg(
+                hybridfield.ECG.from_array(np.array(list(ecg.values())), fs, list(ecg)),
+                title="Simulated 12-lead ECG on ECG paper: default torso (BEM), normal conduction, 70 bpm",
+            ),
+            output / "ecg_12lead_paper.png",
+            args.dpi,
+        )
+    )
+    # Burger's image surface: every surface point's lead vector, here its magnitude; the surface
+    # points of the off-standard views are marked.
+    written.append(
+        save(
+            hybridfield.plot_torso(
+                torso,
+                image_surface=True,
+                views=[tuple(view) for view in np.column_stack([np.atleast_1d(theta), np.atleast_1d(phi)])],
+                title="Image surface of the default torso: |lead vector| of every surface point (WCT reference)",
+            ),
+            output / "image_surface.png",
             args.dpi,
         )
     )

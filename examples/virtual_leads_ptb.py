@@ -44,7 +44,7 @@ import numpy as np
 import forward
 import geometry
 import hybridfield
-from hybridfield.uncertainty import fit_population_model, prepare_ecg
+from hybridfield.uncertainty import prepare_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = Path(__file__).stem
@@ -113,12 +113,32 @@ def save(fig, path: Path, dpi: float) -> Path:
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two equal-length signals."""
+    """Pearson correlation of two signals.
+
+    Parameters
+    ----------
+    a, b : (n,) float
+        Equal-length signals, any unit.
+
+    Returns
+    -------
+    r : float
+    """
     return float(np.corrcoef(a, b)[0, 1])
 
 
 def one_beat_window(ecg: hybridfield.ECG) -> tuple[float, float]:
-    """(start, stop) in s of the second detected beat: 0.25 s before its R peak to 0.45 s after."""
+    """Time window of one beat: 0.25 s before the second detected R peak to 0.45 s after.
+
+    Parameters
+    ----------
+    ecg : hybridfield.ECG
+        The (preprocessed) record.
+
+    Returns
+    -------
+    start, stop : float, s
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         peaks = np.asarray(hybridfield.segment_beats(ecg).r_peak)
@@ -165,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         training = hybridfield.read_wfdb_folder(args.data / "cinc2021")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            population = fit_population_model(training)
+            population = hybridfield.fit_population_model(training)
         print(f"Population model: refitted on {len(population.training_records)} CinC 2021 records, "
               f"without {record.record} (out of sample)")
 

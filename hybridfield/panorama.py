@@ -1055,7 +1055,7 @@ class HybridPanorama:
         with torch.no_grad():
             hybrid = self.network(
                 torch.from_numpy(inputs), input_angles, torch.tensor(angles, dtype=torch.float32),
-                torch.from_numpy(np.asarray(beats.regions, dtype=np.int64)), torch.from_numpy(np.asarray(beats.lengths)),
+                torch.from_numpy(np.array(beats.regions, dtype=np.int64)), torch.from_numpy(np.array(beats.lengths, dtype=np.int64)),
                 torch.from_numpy(physical_cycles),
             ).numpy()
         for k, (start, size) in enumerate(zip(beats.start, beats.lengths)):

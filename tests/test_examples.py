@@ -9,9 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _figures import assert_readable_png
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("ecg_12lead.png", "vcg_loops.png", "views_physical_vs_unit.png", "conditions.png")
+FIGURES = (
+    "ecg_12lead.png",
+    "vcg_loops.png",
+    "views_physical_vs_unit.png",
+    "conditions.png",
+    "ecg_12lead_paper.png",
+    "image_surface.png",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +49,8 @@ def test_example_exits_cleanly_and_reports(example_run) -> None:
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_example_figure_is_readable(example_run, name: str) -> None:
-    import matplotlib.image
-
     _, output = example_run
-    path = output / name
-    assert path.is_file(), f"{path} was not written"
-    image = matplotlib.image.imread(path)
-    height, width = image.shape[:2]
-    assert width > 400 and height > 300, f"{name} is only {width}x{height} px"
-    rgb = np.round(image[..., :3] * 255).astype(np.uint8)
-    assert rgb.std() > 10, f"{name} looks blank (pixel std {rgb.std():.1f})"
-    colours = np.unique(rgb.reshape(-1, 3), axis=0)
-    assert len(colours) > 20, f"{name} has only {len(colours)} distinct colours"
-    dark = (rgb.max(axis=-1) < 80).mean()
-    assert 0.001 < dark < 0.5, f"{name}: {dark:.1%} of pixels are dark (traces and text expected, not a filled box)"
+    assert_readable_png(output / name)
 
 
 def test_readme_quickstart_runs() -> None:

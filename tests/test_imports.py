@@ -38,6 +38,8 @@ def _loaded_after(statement: str) -> list[str]:
         "import hybridfield, geometry, forward",
         "import hybridfield.plots",
         "import hybridfield; hybridfield.plot_leads; hybridfield.plot_vector_loops; hybridfield.plot_views",
+        "import hybridfield; hybridfield.plot_ecg; hybridfield.plot_panorama; hybridfield.plot_view_map; hybridfield.plot_torso",
+        "import hybridfield; hybridfield.compare_fields; hybridfield.plot_comparison; hybridfield.HybridPanorama",
     ],
 )
 def test_imports_do_not_load_heavy_dependencies(statement: str) -> None:

@@ -1,0 +1,307 @@
+"""The Nef-Net residual and the hybrid panorama: ROIAlign algebra, exact physics with the residual
+off, overfitting a tiny set, gradients everywhere, exact checkpoints, seamless stitching, the
+bundled weights and the protocol scoring."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hybridfield.nefnet import (  # noqa: E402
+    NefNet,
+    NefNetConfig,
+    angular_encoding,
+    cycle_taper,
+    region_boundaries,
+    reverse_roi_align,
+    roi_align,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SMALL = NefNetConfig(length=128, channels=8, basic_bins=8, region_bins=6, angle_hidden=16, taper_samples=8)
+
+
+def _regions(lengths: list[int], length: int, rng: np.random.Generator) -> np.ndarray:
+    """Contiguous region codes 0..5 over each cycle's length, 6 on the padding."""
+    labels = np.full((len(lengths), length), 6, dtype=np.int64)
+    for k, size in enumerate(lengths):
+        cuts = np.sort(rng.choice(np.arange(1, size), size=5, replace=False))
+        edges = [0, *cuts, size]
+        for code in range(6):
+            labels[k, edges[code] : edges[code + 1]] = code
+    return labels
+
+
+def _batch(config: NefNetConfig, n: int = 4, n_inputs: int = 3, n_queries: int = 5, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    length = config.length
+    lengths = rng.integers(length // 2, length + 1, size=n)
+    t = np.arange(length) / length
+    signals = np.zeros((n, n_inputs, length), dtype=np.float32)
+    for k in range(n):
+        for i in range(n_inputs):
+            signals[k, i, : lengths[k]] = (rng.uniform(0.5, 2) * np.sin(2 * np.pi * rng.uniform(1, 4) * t + rng.uniform(0, 6)))[: lengths[k]]
+    physical = np.zeros((n, n_queries, length), dtype=np.float32)
+    for k in range(n):
+        physical[k, :, : lengths[k]] = rng.normal(size=(n_queries, 1)) * signals[k, :1, : lengths[k]]
+    return {
+        "signals": torch.from_numpy(signals),
+        "angles": torch.tensor(rng.uniform([0, -math.pi], [math.pi, math.pi], size=(n_inputs, 2)), dtype=torch.float32),
+        "query_angles": torch.tensor(rng.uniform([0, -math.pi], [math.pi, math.pi], size=(n_queries, 2)), dtype=torch.float32),
+        "regions": torch.from_numpy(_regions(list(lengths), length, rng)),
+        "lengths": torch.from_numpy(lengths.astype(np.int64)),
+        "physical": torch.from_numpy(physical),
+    }
+
+
+def _run(network: NefNet, batch: dict, **kwargs):
+    return network(batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"], **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Building blocks
+# ----------------------------------------------------------------------------------------------
+def test_angular_encoding_matches_the_paper() -> None:
+    theta, phi = 1.1, -0.4
+    code = angular_encoding(torch.tensor([[theta, phi]], dtype=torch.float64))[0].numpy()
+    rows = np.array([theta, phi, theta + phi, theta - phi])
+    np.testing.assert_allclose(code, np.concatenate([rows, np.sin(rows), np.cos(rows)]), atol=1e-12)
+    with pytest.raises(ValueError, match="last axis of size 2"):
+        angular_encoding(torch.zeros(3, 3))
+
+
+def test_region_boundaries_count_the_samples_of_each_region() -> None:
+    regions = torch.tensor([[0, 0, 1, 2, 2, 2, 4, 5, 6, 6]])  # ST (3) empty
+    np.testing.assert_array_equal(region_boundaries(regions)[0].numpy(), [0, 2, 3, 6, 6, 7, 8, 10])
+
+
+def test_roi_align_reads_samples_exactly_when_bins_equal_region_length() -> None:
+    features = torch.randn(2, 3, 40, dtype=torch.float64)
+    boundaries = torch.tensor([[0, 5, 12, 20, 26, 33, 40], [0, 6, 12, 18, 24, 30, 40]], dtype=torch.float64)
+    codes = roi_align(features, boundaries[:, :2], 5)  # first region of the first cycle: 5 samples
+    np.testing.assert_allclose(codes[0, :, 0].numpy(), features[0, :, :5].numpy(), atol=1e-12)
+    # and the reverse puts them back
+    restored = reverse_roi_align(codes[:1], boundaries[:1, :2], 40)
+    np.testing.assert_allclose(restored[0, :, :5].numpy(), features[0, :, :5].numpy(), atol=1e-12)
+    assert torch.all(restored[0, :, 5:] == 0)  # outside every region: zero
+
+
+@pytest.mark.parametrize("bins", [16, 32])
+def test_roi_align_round_trip_on_smooth_signals(bins: int) -> None:
+    length = 200
+    t = torch.arange(length, dtype=torch.float64) / length
+    signal = (torch.sin(2 * math.pi * 1.5 * t) + 0.3 * torch.cos(2 * math.pi * 3 * t))[None, None]
+    boundaries = torch.tensor([[0, 20, 45, 90, 110, 150, 170, 200]], dtype=torch.float64)
+    restored = reverse_roi_align(roi_align(signal, boundaries, bins), boundaries, length)
+    error = (restored - signal).abs().max().item()
+    # linear interpolation of a band-limited signal: error falls with the bin density
+    assert error < (0.05 if bins == 16 else 0.015), error
+    assert error > 1e-6  # not trivially exact: it is an interpolation
+
+
+def test_cycle_taper_is_zero_at_the_ends_and_on_padding() -> None:
+    taper = cycle_taper(torch.tensor([100, 64]), 128, 16)
+    assert taper.shape == (2, 128)
+    assert taper[0, 0] < 0.01 and taper[0, 99] < 0.01 and torch.all(taper[0, 100:] == 0)
+    assert torch.all(taper[0, 20:80] == 1)
+    assert torch.all(taper[1, 64:] == 0)
+
+
+def test_config_validates_sizes() -> None:
+    with pytest.raises(ValueError, match="channels must be a positive integer"):
+        NefNetConfig(channels=0)
+    with pytest.raises(ValueError, match="multiple of downsample"):
+        NefNetConfig(length=130, downsample=4)
+    with pytest.raises(TypeError, match="NefNetConfig"):
+        NefNet({"channels": 8})
+
+
+# ----------------------------------------------------------------------------------------------
+# The network
+# ----------------------------------------------------------------------------------------------
+def test_zero_residual_gives_the_physics() -> None:
+    torch.manual_seed(0)
+    network = NefNet(SMALL).eval()
+    batch = _batch(SMALL)
+    for parameter in network.parameters():  # a trained-looking network, not the near-zero start
+        torch.nn.init.normal_(parameter, std=0.2)
+    with torch.no_grad():
+        assert not torch.allclose(_run(network, batch), batch["physical"], atol=1e-3)
+        assert torch.equal(_run(network, batch, residual=False), batch["physical"])
+        network.zero_residual()
+        np.testing.assert_allclose(_run(network, batch).numpy(), batch["physical"].numpy(), atol=1e-6)
+
+
+def test_network_is_scale_equivariant() -> None:
+    torch.manual_seed(1)
+    network = NefNet(SMALL).eval()
+    for parameter in network.parameters():
+        torch.nn.init.normal_(parameter, std=0.2)
+    batch = _batch(SMALL, seed=3)
+    doubled = dict(batch, signals=2 * batch["signals"], physical=2 * batch["physical"])
+    with torch.no_grad():
+        np.testing.assert_allclose(_run(network, doubled).numpy(), 2 * _run(network, batch).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_gradients_reach_every_parameter() -> None:
+    from hybridfield.panorama import _loss
+
+    torch.manual_seed(2)
+    network = NefNet(SMALL).train()
+    for parameter in network.parameters():
+        torch.nn.init.normal_(parameter, std=0.2)
+    batch = _batch(SMALL, seed=5)
+    batch["targets"] = batch["physical"] + 0.1 * torch.randn_like(batch["physical"])
+    loss, _ = _loss(network, batch, standin_weight=0.5, residual_weight=0.01)
+    loss.backward()
+    missing = [name for name, p in network.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert not missing, f"no gradient reaches {missing}"
+
+
+def test_overfits_a_tiny_dataset() -> None:
+    """Published (non-hybrid) mode learns two query views of four cycles to a small error."""
+    torch.manual_seed(3)
+    config = NefNetConfig(length=128, channels=16, basic_bins=16, region_bins=8, angle_hidden=16, angle_jitter=0.0, hybrid=False)
+    network = NefNet(config)
+    batch = _batch(config, n=4, n_queries=2, seed=7)
+    # targets: a smooth nonlinear function of the inputs, different per query
+    mask = (torch.arange(config.length)[None, :] < batch["lengths"][:, None]).float()
+    x = batch["signals"]
+    targets = torch.stack([torch.tanh(x[:, 0] + 0.5 * x[:, 1]), 0.5 * x[:, 2] ** 2 - x[:, 0]], dim=1) * mask[:, None]
+    optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
+    initial = None
+    for _ in range(600):
+        prediction = network(x, batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"])
+        loss = ((prediction - targets).abs() * mask[:, None]).sum() / (mask.sum() * 2)
+        initial = float(loss) if initial is None else initial
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    assert float(loss) < 0.08 * initial, (initial, float(loss))
+
+
+def test_forward_rejects_bad_shapes() -> None:
+    network = NefNet(SMALL)
+    batch = _batch(SMALL)
+    with pytest.raises(ValueError, match="signals must have shape"):
+        network(batch["signals"][..., :100], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"])
+    with pytest.raises(ValueError, match="physical must have shape"):
+        network(batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], None)
+    with pytest.raises(ValueError, match="query_angles must have shape"):
+        network(batch["signals"], batch["angles"], torch.zeros(5, 3), batch["regions"], batch["lengths"], batch["physical"])
+
+
+# ----------------------------------------------------------------------------------------------
+# The hybrid panorama on data
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def record():
+    from hybridfield import read_wfdb
+
+    return read_wfdb(DATA / "cinc2021" / "E07501")
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path: Path) -> None:
+    from hybridfield.panorama import HybridPanorama
+
+    torch.manual_seed(4)
+    network = NefNet(NefNetConfig(channels=8)).eval()
+    for parameter in network.parameters():
+        torch.nn.init.normal_(parameter, std=0.1)
+    model = HybridPanorama(network, input_leads=("II", "V2", "V5"))
+    path = tmp_path / "model.pt"
+    model.save(path)
+    loaded = HybridPanorama.load(path)
+    assert loaded.input_leads == ("II", "V2", "V5")
+    assert loaded.contract["fs"] == 500.0 and loaded.contract["units"] == "mV"
+    assert "angle_convention" in loaded.contract
+    batch = _batch(network.config, seed=9)
+    with torch.no_grad():
+        assert torch.equal(_run(network, batch), _run(loaded.network, batch))
+    # a file that is not a checkpoint is refused with a clear message
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a HybridPanorama checkpoint"):
+        HybridPanorama.load(tmp_path / "other.pt")
+
+
+def test_physics_only_panorama_is_the_projection_of_the_fitted_heart_vector(record) -> None:
+    import forward
+    from hybridfield.panorama import HybridPanorama, _default_torso
+
+    model = HybridPanorama(None)
+    views = ["V1", (1.2, 2.0)]
+    physical = model.predict(record, views)
+    vector = model.heart_vector(record)
+    lead_vectors = forward.lead_vectors(_default_torso(), ["V1", (1.2, 2.0)])
+    expected = np.array(list(lead_vectors.values())) @ vector
+    np.testing.assert_allclose(physical.signals, expected, atol=1e-12)
+    assert set(physical.virtual) == set(physical.lead_names)
+    assert physical.lead_names[1].startswith("view(")
+    assert physical.fs == 500.0
+
+
+def test_pretrained_hybrid_stitches_cycles_without_seams(record) -> None:
+    from hybridfield import HybridPanorama
+
+    model = HybridPanorama.pretrained()
+    size = (Path(__import__("hybridfield").__file__).parent / "resources" / "hybrid_default.pt").stat().st_size
+    assert size < 10e6
+    views = ["V1", "V4", (1.6, 2.3)]
+    hybrid = model.predict(record, views)
+    physical = model.physical(record, views)
+    residual = hybrid.signals - physical.signals
+    assert np.all(np.isfinite(residual))
+    assert np.abs(residual).max() > 1e-4  # the learned part does something
+    # cycles abut at P onsets; the residual is tapered to exactly 0 there: no step at any seam
+    from hybridfield.panorama import _cycle_layout, _segment
+
+    prepared = model.prepare(record)
+    beats = _cycle_layout(prepared, _segment(prepared), 512)
+    assert beats.n_beats >= 5
+    np.testing.assert_allclose(residual[:, beats.start], 0.0, atol=1e-6)
+    jumps = np.abs(np.diff(residual, axis=1))
+    assert jumps.max() < 0.25 * np.abs(residual).max() + 1e-3
+
+
+def test_predict_rejects_bad_views_and_inputs(record) -> None:
+    from hybridfield.panorama import HybridPanorama
+
+    model = HybridPanorama(None)
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        model.predict(record, "V1")
+    with pytest.raises(ValueError, match="theta"):
+        model.predict(record, [(4.0, 0.0)])
+    with pytest.raises(ValueError, match="unknown lead name"):
+        model.predict(record, ["V13"])
+    with pytest.raises(ValueError, match="not usable leads"):
+        model.predict(record, ["V1"], inputs=["I", "Z"])
+
+
+def test_protocol_scores_follow_the_definition() -> None:
+    from hybridfield.evaluate_hybrid import score_cycles
+    from hybridfield.panorama import CycleSet
+
+    rng = np.random.default_rng(0)
+    n, length = 3, 64
+    truth = rng.normal(size=(n, 2, length)).astype(np.float32)
+    lengths = np.array([64, 50, 40])
+    for k, size in enumerate(lengths):
+        truth[k, :, size:] = 0
+    cycles = CycleSet(
+        inputs=truth[:, :1], input_angles=np.zeros((n, 1, 2), np.float32), targets=truth,
+        target_angles=np.zeros((n, 2, 2), np.float32), physical=truth, regions=np.zeros((n, length), np.int8),
+        lengths=lengths, record=np.arange(n), beat_minimum=np.full(n, -2.0, np.float32),
+        beat_maximum=np.full(n, 3.0, np.float32), input_names=("I",), target_names=("V1", "V2"),
+        record_names=("a", "b", "c"), source="real",
+    )
+    offset = 0.05
+    prediction = truth + offset * (np.arange(length)[None, None, :] < lengths[:, None, None])
+    scores = score_cycles(prediction, cycles)
+    np.testing.assert_allclose(scores["rmse"], offset, rtol=1e-5)
+    np.testing.assert_allclose(scores["psnr"], 20 * np.log10(5.0 / offset), rtol=1e-5)
+    np.testing.assert_allclose(scores["r"], 1.0, atol=1e-6)
