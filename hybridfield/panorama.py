@@ -5,7 +5,10 @@
 - the **physical projection** fits the heart vector ``p(t)`` (mA*m) to the input leads through
   the default torso's lead vectors (BEM), with the population's per-phase Gaussian prior on
   ``p`` and per-lead residual variances (Tikhonov, :func:`forward.tikhonov_heart_vector`), and
-  projects it through the lead vector of the query view on the same torso;
+  projects it through the lead vector of the query view on the same torso; a view that is by
+  definition a combination of the inputs (III = II - I, the augmented leads, an input itself)
+  also gets that combination of the inputs' non-dipolar part, so the lead identities hold
+  exactly (:func:`input_combinations`);
 - the **residual** is a small :class:`~hybridfield.nefnet.NefNet` that sees the input cycles,
   their Nef-Net view angles, the query angle and the physical prediction, cycle by cycle.
 
@@ -47,11 +50,20 @@ __all__ = [
     "train_hybrid",
     "predict_cycles",
     "lead_view_angles",
+    "input_combinations",
     "PREPROCESSING",
     "STANDARD_LEADS",
 ]
 
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+#: Limb leads defined from I and II (Einthoven, Goldberger): name -> {lead: weight}.
+_LIMB_IDENTITIES = {
+    "III": {"II": 1.0, "I": -1.0},
+    "aVR": {"I": -0.5, "II": -0.5},
+    "aVL": {"I": 1.0, "II": -0.5},
+    "aVF": {"II": 1.0, "I": -0.5},
+}
 
 #: Preprocessing every record goes through before the hybrid sees it (saved with the weights).
 PREPROCESSING: dict[str, Any] = {
@@ -181,6 +193,54 @@ def _fit_heart_vector(signals: np.ndarray, input_names: Sequence[str], r_peaks: 
         prior_covariance=population.prior_covariance[bins],
         noise_std=np.sqrt(lead_set.residual[:, bins]),
     ).mean
+
+
+def input_combinations(views: Sequence[Any], inputs: Sequence[str]) -> np.ndarray:
+    """Coefficients expressing each view *exactly* as a combination of the input leads, if it is one.
+
+    Leads are defined on electrode potentials (forward.lead_definition), so some are identities of
+    others whatever the torso: III = II - I, aVR = -(I + II) / 2, aVL = I - II / 2,
+    aVF = II - I / 2 (Einthoven, Goldberger), and an input is itself. For those views the
+    coefficients are exact; for every other view (precordial leads not among the inputs, arbitrary
+    ``(theta, phi)`` views) they are 0.
+
+    Parameters
+    ----------
+    views : sequence
+        Lead names and/or ``(theta, phi)`` pairs.
+    inputs : sequence of str
+        Input lead names.
+
+    Returns
+    -------
+    coefficients : (n_views, n_inputs) float
+    """
+    from forward import lead_definition
+
+    definitions = [lead_definition(name) for name in inputs]
+    keys = sorted({key for d in definitions for key in d})
+    basis = np.array([[d.get(key, 0.0) for key in keys] for d in definitions]).T  # (n_keys, n_inputs)
+    out = np.zeros((len(views), len(inputs)))
+    for k, view in enumerate(views):
+        if not isinstance(view, str):
+            continue
+        definition = lead_definition(view)
+        if any(key not in keys for key in definition):
+            continue
+        target = np.array([definition.get(key, 0.0) for key in keys])
+        coefficients, *_ = np.linalg.lstsq(basis, target, rcond=None)
+        if np.linalg.norm(basis @ coefficients - target) < 1e-9:
+            out[k] = coefficients
+    return out
+
+
+def _physical_projection(
+    view_vectors: np.ndarray, combinations: np.ndarray, heart_vector: np.ndarray, inputs: np.ndarray, input_vectors: np.ndarray
+) -> np.ndarray:
+    """Physical projection (n_views, n) mV: ``c_view . p`` plus, for views that are exact
+    combinations of the inputs, that combination of the inputs' non-dipolar part, so such views
+    reproduce the measured identity exactly (III = II - I whatever the fit)."""
+    return view_vectors @ heart_vector + combinations @ (inputs - input_vectors @ heart_vector)
 
 
 def _prepare(ecg: ECG, *, warn: bool = False) -> ECG:
@@ -413,6 +473,8 @@ def real_cycles(
     inputs = [canonical_lead_name(n) for n in inputs]
     targets = [canonical_lead_name(n) for n in targets]
     target_vectors = _lead_vector_array(targets)
+    input_vectors = _lead_vector_array(inputs)
+    combinations = input_combinations(targets, inputs)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "minimum", "maximum")}
     names: list[str] = []
     for ecg in records:
@@ -428,9 +490,11 @@ def real_cycles(
         mask = beats.mask[:, None, :]
         parts["minimum"].append(np.where(mask, full, np.inf).min(axis=(1, 2)).astype(np.float32))
         parts["maximum"].append(np.where(mask, full, -np.inf).max(axis=(1, 2)).astype(np.float32))
-        parts["inputs"].append(_cut(np.array([prepared[n] for n in inputs]), beats.start, beats.lengths, length))
+        input_signals = np.array([prepared[n] for n in inputs])
+        physical = _physical_projection(target_vectors, combinations, heart_vector, input_signals, input_vectors)
+        parts["inputs"].append(_cut(input_signals, beats.start, beats.lengths, length))
         parts["targets"].append(_cut(truth, beats.start, beats.lengths, length))
-        parts["physical"].append(_cut(target_vectors @ heart_vector, beats.start, beats.lengths, length))
+        parts["physical"].append(_cut(physical, beats.start, beats.lengths, length))
         parts["regions"].append(np.asarray(beats.regions, dtype=np.int8))
         parts["lengths"].append(np.asarray(beats.lengths, dtype=np.int64))
         parts["record"].append(np.full(beats.n_beats, len(names), dtype=np.int64))
@@ -539,10 +603,16 @@ def simulated_cycles(
     rng = np.random.default_rng(random_seed)
     fs = PREPROCESSING["fs"]
     inputs = [canonical_lead_name(n) for n in inputs]
+    if any(n not in STANDARD_LEADS for n in inputs):
+        raise ValueError(f"inputs must be standard leads for simulation ({', '.join(STANDARD_LEADS)}), got {inputs}")
     excluded = {canonical_lead_name(n) for n in exclude_views}
-    standard = [n for n in STANDARD_LEADS if n not in excluded]
+    # the simulated person needs I and II (and the inputs) as views even when they are held out
+    # as query views: they are cut from the query set after simulation
+    standard = list(STANDARD_LEADS)
+    query = [k for k, n in enumerate(standard) if n not in excluded]
     standard_vectors = _lead_vector_array(standard)
     input_nominal = _lead_vector_array(inputs)
+    combinations = np.vstack([input_combinations(standard, inputs), np.zeros((n_random_views, len(inputs)))])
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "angles")}
     input_angles = np.array([STANDARD_LEAD_ANGLES[n] for n in inputs], dtype=np.float32)
     for record in range(n_records):
@@ -557,16 +627,19 @@ def simulated_cycles(
         random_vectors = _lead_vector_array(list(zip(np.atleast_1d(theta), np.atleast_1d(phi))))
         nominal = np.vstack([standard_vectors, random_vectors])
         angles = np.vstack([[STANDARD_LEAD_ANGLES[n] for n in standard], np.column_stack([theta, phi])]).astype(np.float32)
-        # the person: every view's lead vector rotated and scaled (inputs included, consistently)
-        everything = np.vstack([nominal, input_nominal])
-        rotations = _random_rotations(rng, len(everything), math.radians(rotation_sd_degrees))
-        gains = np.exp(gain_sd * rng.standard_normal(len(everything)))
-        true_vectors = gains[:, None] * np.einsum("kij,kj->ki", rotations, everything)
-        true_signals = true_vectors @ heart_vector
-        view_truth, input_truth = true_signals[: len(nominal)], true_signals[len(nominal):]
+        # the person: every independent lead's and random view's lead vector rotated and scaled;
+        # leads defined from others (III, aVR, aVL, aVF) keep their identities, inputs are views
+        rotations = _random_rotations(rng, len(nominal), math.radians(rotation_sd_degrees))
+        gains = np.exp(gain_sd * rng.standard_normal(len(nominal)))
+        true_vectors = gains[:, None] * np.einsum("kij,kj->ki", rotations, nominal)
+        for name, weights in _LIMB_IDENTITIES.items():
+            if name in standard:
+                true_vectors[standard.index(name)] = sum(w * true_vectors[standard.index(b)] for b, w in weights.items())
+        view_truth = true_vectors @ heart_vector
+        input_truth = np.array([view_truth[standard.index(n)] for n in inputs])
         input_truth = input_truth + noise_mv * rng.standard_normal(input_truth.shape)
         fitted = _fit_heart_vector(input_truth, inputs, annotations.r_peak, fs, population)
-        physical = nominal @ fitted
+        physical = _physical_projection(nominal, combinations, fitted, input_truth, input_nominal)
         segmentation = BeatSegmentation(
             r_peak=annotations.r_peak, p_onset=annotations.p_onset, p_offset=annotations.p_offset,
             qrs_onset=annotations.qrs_onset, qrs_offset=annotations.qrs_offset, t_onset=annotations.t_onset,
@@ -580,12 +653,13 @@ def simulated_cycles(
         if layout.n_beats == 0:
             continue
         parts["inputs"].append(_cut(input_truth, layout.start, layout.lengths, length))
-        parts["targets"].append(_cut(view_truth, layout.start, layout.lengths, length))
-        parts["physical"].append(_cut(physical, layout.start, layout.lengths, length))
+        keep = query + list(range(len(standard), len(nominal)))
+        parts["targets"].append(_cut(view_truth[keep], layout.start, layout.lengths, length))
+        parts["physical"].append(_cut(physical[keep], layout.start, layout.lengths, length))
         parts["regions"].append(np.asarray(layout.regions, dtype=np.int8))
         parts["lengths"].append(np.asarray(layout.lengths, dtype=np.int64))
         parts["record"].append(np.full(layout.n_beats, record, dtype=np.int64))
-        parts["angles"].append(np.broadcast_to(angles, (layout.n_beats, *angles.shape)))
+        parts["angles"].append(np.broadcast_to(angles[keep], (layout.n_beats, len(keep), 2)))
     n = sum(len(a) for a in parts["lengths"])
     return CycleSet(
         inputs=np.concatenate(parts["inputs"]),
@@ -599,7 +673,7 @@ def simulated_cycles(
         beat_minimum=np.full(n, np.nan, dtype=np.float32),
         beat_maximum=np.full(n, np.nan, dtype=np.float32),
         input_names=tuple(inputs),
-        target_names=tuple(standard) + ("sim",) * n_random_views,
+        target_names=tuple(standard[k] for k in query) + ("sim",) * n_random_views,
         record_names=tuple(f"simulated-{k}" for k in range(n_records)),
         source="simulated",
     )
@@ -1023,7 +1097,10 @@ class HybridPanorama:
         """
         names, angles, keys = _parse_views(views)
         prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
-        output = _lead_vector_array(keys) @ vector
+        input_signals = np.array([prepared[n] for n in input_names])
+        output = _physical_projection(
+            _lead_vector_array(keys), input_combinations(keys, input_names), vector, input_signals, _lead_vector_array(input_names)
+        )
         if residual and self.network is not None:
             output = output + self._residual(prepared, input_names, segmentation, angles, output)
         source = "hybrid panorama (physics + Nef-Net residual)" if residual and self.network is not None else "physical projection"

@@ -1369,7 +1369,7 @@ def plot_torso(
     views: Sequence[Any] | None = None,
     image_surface: bool = False,
     elevation: float = 15.0,
-    azimuth: float = -60.0,
+    azimuth: float = -20.0,
     title: str | None = None,
 ) -> "Figure":
     """The torso in 3-D: translucent surface, electrodes, heart centre and the surface points of views.

@@ -305,3 +305,44 @@ def test_protocol_scores_follow_the_definition() -> None:
     np.testing.assert_allclose(scores["rmse"], offset, rtol=1e-5)
     np.testing.assert_allclose(scores["psnr"], 20 * np.log10(5.0 / offset), rtol=1e-5)
     np.testing.assert_allclose(scores["r"], 1.0, atol=1e-6)
+
+
+def test_physical_projection_keeps_the_lead_identities_exactly(record) -> None:
+    """III = II - I, aVR = -(I + II)/2 and an input reproduce the measured leads whatever the fit."""
+    from hybridfield.panorama import HybridPanorama, input_combinations
+
+    coefficients = input_combinations(["III", "aVR", "aVL", "aVF", "I", "V1", (1.0, 1.0)], ["I", "II", "V5"])
+    np.testing.assert_allclose(
+        coefficients,
+        [[-1, 1, 0], [-0.5, -0.5, 0], [1, -0.5, 0], [-0.5, 1, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]],
+        atol=1e-12,
+    )
+    model = HybridPanorama(None)
+    prepared = model.prepare(record)
+    physical = model.physical(record, ["III", "aVR", "V5", "V1"], inputs=["I", "II", "V5"])
+    np.testing.assert_allclose(physical["III"], prepared["II"] - prepared["I"], atol=1e-12)
+    np.testing.assert_allclose(physical["aVR"], -(prepared["I"] + prepared["II"]) / 2, atol=1e-12)
+    np.testing.assert_allclose(physical["V5"], prepared["V5"], atol=1e-12)
+    assert np.abs(physical["V1"] - prepared["V1"]).max() > 0.01  # a precordial is predicted, not copied
+
+
+def test_simulated_cycles_have_consistent_ground_truth() -> None:
+    from hybridfield.panorama import simulated_cycles
+
+    cycles = simulated_cycles(2, n_random_views=3, noise_mv=0.0, duration=4.0, random_seed=0)
+    names = cycles.target_names
+    assert names[:12] == ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+    assert names[12:] == ("sim",) * 3 and len(cycles) >= 4
+    truth = cycles.targets
+    lead = {name: truth[:, k] for k, name in enumerate(names[:12])}
+    np.testing.assert_allclose(lead["III"], lead["II"] - lead["I"], atol=1e-5)  # the person keeps Einthoven
+    np.testing.assert_allclose(lead["aVF"], lead["II"] - lead["I"] / 2, atol=1e-5)
+    for k, name in enumerate(cycles.input_names):  # inputs are the true views themselves
+        np.testing.assert_allclose(cycles.inputs[:, k], lead[name], atol=1e-6)
+        np.testing.assert_allclose(cycles.physical[:, names.index(name)], lead[name], atol=1e-5)
+    # the person is not the default torso: the physics misses some of every precordial
+    assert np.abs(cycles.physical[:, names.index("V2")] - lead["V2"]).max() > 1e-3
+    held_out = simulated_cycles(1, exclude_views=("I", "V4"), n_random_views=2, duration=4.0, random_seed=1)
+    assert "I" not in held_out.target_names and "V4" not in held_out.target_names
+    with pytest.raises(ValueError, match="n_records must be a positive integer"):
+        simulated_cycles(0)
