@@ -424,6 +424,7 @@ class NefNet(nn.Module):
         lengths: torch.Tensor,
         physical: torch.Tensor | None = None,
         *,
+        exact: torch.Tensor | None = None,
         residual: bool = True,
         standin: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -443,6 +444,9 @@ class NefNet(nn.Module):
             Unpadded cycle lengths, samples.
         physical : (n_cycles, n_queries, length) tensor, mV, optional
             Physical prediction of each query (required in hybrid mode).
+        exact : (n_queries,) or (n_cycles, n_queries) bool tensor, optional
+            Queries whose physical prediction is exact by definition (a combination of the
+            inputs, e.g. III = II - I): their residual is 0 (hybrid mode).
         residual : bool
             False: return the physical prediction untouched (hybrid mode only).
         standin : bool
@@ -489,8 +493,11 @@ class NefNet(nn.Module):
             weights = self.linear_weights(pairs).squeeze(-1)  # (n, q, v)
             gain = self.physics_gain(query_code)  # (n, q, 1)
             linear = torch.einsum("nqv,nvt->nqt", weights, signals) + gain * physical
-            taper = cycle_taper(lengths, length, config.taper_samples).to(signals.dtype)
-            prediction = physical + (linear + upsampled) * taper[:, None, :]
+            taper = cycle_taper(lengths, length, config.taper_samples).to(signals.dtype)[:, None, :]
+            if exact is not None:
+                keep = (~exact.to(torch.bool)).to(signals.dtype)
+                taper = taper * (keep if keep.ndim == 2 else keep[None, :].expand(n, q))[..., None]
+            prediction = physical + (linear + upsampled) * taper
         else:
             prediction = upsampled * mask[:, None, :]
         if not standin:

@@ -335,6 +335,12 @@ class CycleSet:
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
 
+    @property
+    def exact_views(self) -> np.ndarray:
+        """(n_views,) bool: query views that are exact combinations of the inputs (no residual)."""
+        named = [name if name != "sim" else (0.0, 0.0) for name in self.target_names]
+        return input_combinations(named, self.input_names).any(axis=1)
+
     def subset(self, cycles: Any) -> "CycleSet":
         """The cycles selected by an index or boolean mask, as a new CycleSet.
 
@@ -685,6 +691,8 @@ def simulated_cycles(
 def _tensors(cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = None) -> dict[str, Any]:
     import torch
 
+    exact = cycles.exact_views if views is None else cycles.exact_views[views]
+
     def pick(array: np.ndarray) -> Any:
         chosen = array[index] if views is None else array[index][:, views]
         return torch.from_numpy(np.ascontiguousarray(chosen))
@@ -697,6 +705,7 @@ def _tensors(cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = Non
         "lengths": torch.from_numpy(np.ascontiguousarray(cycles.lengths[index])),
         "physical": pick(cycles.physical),
         "targets": pick(cycles.targets),
+        "exact": torch.from_numpy(np.ascontiguousarray(exact)),
     }
 
 
@@ -708,7 +717,7 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
 
     prediction, single, averaged = network(
         batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"],
-        batch["physical"], standin=True,
+        batch["physical"], exact=batch.get("exact"), standin=True,
     )
     length = prediction.shape[-1]
     mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
@@ -725,12 +734,12 @@ def train_hybrid(
     cycles: CycleSet | Sequence[CycleSet],
     *,
     epochs: int = 30,
-    batch_size: int = 32,
+    batch_size: int = 16,
     learning_rate: float = 2e-3,
     weight_decay: float = 1e-4,
     standin_weight: float = 0.2,
     residual_weight: float = 0.01,
-    views_per_step: int | None = 6,
+    views_per_step: int | None = 4,
     validation: CycleSet | None = None,
     random_seed: int = 0,
     progress: bool = True,
@@ -834,7 +843,10 @@ def _evaluate_mae(network: Any, cycles: CycleSet, batch_size: int = 128) -> floa
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
             batch = _tensors(cycles, np.arange(start, min(start + batch_size, len(cycles))))
-            prediction = network(batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"])
+            prediction = network(
+                batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"],
+                exact=batch["exact"],
+            )
             length = prediction.shape[-1]
             mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
             scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -872,7 +884,8 @@ def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, bat
             index = np.arange(start, min(start + batch_size, len(cycles)))
             batch = _tensors(cycles, index)
             out[index] = network(
-                batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"]
+                batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"],
+                exact=batch["exact"],
             ).numpy()
     return out
 
@@ -1098,11 +1111,13 @@ class HybridPanorama:
         names, angles, keys = _parse_views(views)
         prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
         input_signals = np.array([prepared[n] for n in input_names])
+        combinations = input_combinations(keys, input_names)
         output = _physical_projection(
-            _lead_vector_array(keys), input_combinations(keys, input_names), vector, input_signals, _lead_vector_array(input_names)
+            _lead_vector_array(keys), combinations, vector, input_signals, _lead_vector_array(input_names)
         )
         if residual and self.network is not None:
-            output = output + self._residual(prepared, input_names, segmentation, angles, output)
+            exact = combinations.any(axis=1)  # identities of the inputs need no learned correction
+            output = output + self._residual(prepared, input_names, segmentation, angles, output, exact)
         source = "hybrid panorama (physics + Nef-Net residual)" if residual and self.network is not None else "physical projection"
         return ECG(
             output,
@@ -1114,7 +1129,13 @@ class HybridPanorama:
         )
 
     def _residual(
-        self, prepared: ECG, input_names: Sequence[str], segmentation: Any, angles: np.ndarray, physical: np.ndarray
+        self,
+        prepared: ECG,
+        input_names: Sequence[str],
+        segmentation: Any,
+        angles: np.ndarray,
+        physical: np.ndarray,
+        exact: np.ndarray,
     ) -> np.ndarray:
         import torch
 
@@ -1134,6 +1155,7 @@ class HybridPanorama:
                 torch.from_numpy(inputs), input_angles, torch.tensor(angles, dtype=torch.float32),
                 torch.from_numpy(np.array(beats.regions, dtype=np.int64)), torch.from_numpy(np.array(beats.lengths, dtype=np.int64)),
                 torch.from_numpy(physical_cycles),
+                exact=torch.from_numpy(exact),
             ).numpy()
         for k, (start, size) in enumerate(zip(beats.start, beats.lengths)):
             # cycles abut (P onset to next P onset) and the residual is tapered to 0 at both ends

@@ -178,11 +178,11 @@ def test_overfits_a_tiny_dataset() -> None:
     for _ in range(600):
         prediction = network(x, batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"])
         loss = ((prediction - targets).abs() * mask[:, None]).sum() / (mask.sum() * 2)
-        initial = float(loss) if initial is None else initial
+        initial = loss.item() if initial is None else initial
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    assert float(loss) < 0.08 * initial, (initial, float(loss))
+    assert loss.item() < 0.08 * initial, (initial, loss.item())
 
 
 def test_forward_rejects_bad_shapes() -> None:
