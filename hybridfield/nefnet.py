@@ -186,7 +186,7 @@ def reverse_roi_align(codes: torch.Tensor, boundaries: torch.Tensor, length: int
 
 
 def cycle_taper(lengths: torch.Tensor, length: int, ramp: int) -> torch.Tensor:
-    """Raised-cosine taper: 0 at both ends of each cycle, 1 inside, 0 on the padding.
+    """Raised-cosine taper: 0 on the first and last sample of each cycle, 1 inside, 0 on the padding.
 
     Parameters
     ----------
@@ -205,8 +205,9 @@ def cycle_taper(lengths: torch.Tensor, length: int, ramp: int) -> torch.Tensor:
     ends = lengths.to(torch.float32)[:, None]
     if ramp <= 0:
         return (t < ends).to(torch.float32)
-    rise = 0.5 - 0.5 * torch.cos(math.pi * torch.clamp((t + 0.5) / ramp, 0.0, 1.0))
-    fall = 0.5 - 0.5 * torch.cos(math.pi * torch.clamp((ends - t - 0.5) / ramp, 0.0, 1.0))
+    # exactly 0 on the first and the last sample of the cycle, where the next cycle takes over
+    rise = 0.5 - 0.5 * torch.cos(math.pi * torch.clamp(t / ramp, 0.0, 1.0))
+    fall = 0.5 - 0.5 * torch.cos(math.pi * torch.clamp((ends - 1.0 - t) / ramp, 0.0, 1.0))
     return rise * fall * (t < ends).to(torch.float32)
 
 
