@@ -4,7 +4,7 @@
   samples), in eval mode without gradients; throughput in beat-views per second is printed
   (aim: 5,000 on this 2-core machine).
 - Training: one epoch of :func:`hybridfield.panorama.train_hybrid` over 256 synthetic cycles
-  (12 views, 6 drawn per step, batch 32); cycles per second printed.
+  (12 views, 4 drawn per step, batch 16: the defaults); cycles per second printed.
 - Size: parameters and bytes of the bundled checkpoint (Nef-Net reports 7.18 MB).
 
 Run with ``python -m pytest benchmarks/bench_hybrid.py -q -s --benchmark-only``.
@@ -71,11 +71,11 @@ def test_training_epoch(benchmark, cycles: CycleSet) -> None:
     network = NefNet(NefNetConfig())
 
     def run() -> None:
-        train_hybrid(network, cycles, epochs=1, batch_size=32, progress=False)
+        train_hybrid(network, cycles, epochs=1, progress=False)
 
     benchmark.pedantic(run, rounds=2, warmup_rounds=0)
     print(f"\ntraining: {benchmark.stats.stats.median:.1f} s per epoch of {N_CYCLES} cycles "
-          f"({N_CYCLES / benchmark.stats.stats.median:.0f} cycles/s, 6 of {N_VIEWS} views per step)")
+          f"({N_CYCLES / benchmark.stats.stats.median:.0f} cycles/s, 4 of {N_VIEWS} views per step)")
 
 
 def test_model_size(benchmark) -> None:
