@@ -224,7 +224,10 @@ class PopulationRegression:
         """
         from scipy.stats import norm
 
+        probability = float(probability)
+        if not 0 < probability < 1:
+            raise ValueError(f"probability must be in (0, 1), got {probability}")
         mean = self.predict(inputs)
-        half = norm.ppf(0.5 + float(probability) / 2.0) * self.residual_std[:, None]
+        half = norm.ppf(0.5 + probability / 2.0) * self.residual_std[:, None]
         return mean - half, mean + half
 

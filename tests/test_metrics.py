@@ -199,3 +199,12 @@ def test_population_regression_recovers_linear_map_and_calibrated_band() -> None
 def test_population_regression_rejects_mismatched_samples() -> None:
     with pytest.raises(ValueError, match="same number of samples"):
         PopulationRegression(np.zeros((3, 10)), np.zeros((2, 11)))
+
+
+@pytest.mark.parametrize("probability", [0.0, 1.0, 90.0, -0.5])
+def test_population_regression_interval_rejects_probabilities_outside_zero_one(probability: float) -> None:
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(2, 50))
+    model = PopulationRegression(inputs, inputs[:1] + 0.1 * rng.normal(size=(1, 50)))
+    with pytest.raises(ValueError, match=r"probability must be in \(0, 1\)"):
+        model.interval(inputs, probability)
