@@ -27,8 +27,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 import hybridfield
 from hybridfield.evaluate_hybrid import score_cycles
 from hybridfield.panorama import predict_cycles

@@ -23,7 +23,6 @@ Run (about 15-25 min on 2 cores)::
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time

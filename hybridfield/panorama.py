@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -1108,16 +1107,8 @@ class HybridPanorama:
             (``"view(90,130)"`` in degrees for angle pairs), all marked virtual. Samples outside
             every usable cycle (the record's ends, undelineated beats) carry the physics alone.
         """
-        names, angles, keys = _parse_views(views)
-        prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
-        input_signals = np.array([prepared[n] for n in input_names])
-        combinations = input_combinations(keys, input_names)
-        output = _physical_projection(
-            _lead_vector_array(keys), combinations, vector, input_signals, _lead_vector_array(input_names)
-        )
-        if residual and self.network is not None:
-            exact = combinations.any(axis=1)  # identities of the inputs need no learned correction
-            output = output + self._residual(prepared, input_names, segmentation, angles, output, exact)
+        names, angles, physical, learned, prepared, input_names = self._prediction(ecg, views, inputs, residual=residual)
+        output = physical + learned
         source = "hybrid panorama (physics + Nef-Net residual)" if residual and self.network is not None else "physical projection"
         return ECG(
             output,
@@ -1127,6 +1118,23 @@ class HybridPanorama:
             virtual=names,
             metadata={"record": prepared.record, "source": source, "inputs": list(input_names), "units": "mV"},
         )
+
+    def _prediction(
+        self, ecg: ECG, views: Sequence[Any], inputs: Sequence[str] | None, *, residual: bool
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, ECG, list[str]]:
+        """One pass: view names and angles, physical projection and learned residual (n_views, n), mV."""
+        names, angles, keys = _parse_views(views)
+        prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
+        input_signals = np.array([prepared[n] for n in input_names])
+        combinations = input_combinations(keys, input_names)
+        physical = _physical_projection(
+            _lead_vector_array(keys), combinations, vector, input_signals, _lead_vector_array(input_names)
+        )
+        learned = np.zeros_like(physical)
+        if residual and self.network is not None:
+            exact = combinations.any(axis=1)  # identities of the inputs need no learned correction
+            learned = self._residual(prepared, input_names, segmentation, angles, physical, exact)
+        return names, angles, physical, learned, prepared, input_names
 
     def _residual(
         self,
@@ -1212,9 +1220,7 @@ class HybridPanorama:
         )
         if self.network is None:
             return posterior
-        hybrid = self.predict(ecg, views, inputs=input_names)
-        physics = self.predict(ecg, views, inputs=input_names, residual=False)
-        shift = hybrid.signals - physics.signals
+        shift = self._prediction(ecg, views, input_names, residual=True)[3]  # the learned residual, mV
         if shift.shape != posterior.draws.shape[1:]:
             raise RuntimeError(f"posterior and hybrid time bases differ: {posterior.draws.shape[1:]} vs {shift.shape}")
         metadata = dict(posterior.metadata)
@@ -1237,6 +1243,3 @@ def _pretrained() -> HybridPanorama:
             )
         return HybridPanorama.load(file)
 
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

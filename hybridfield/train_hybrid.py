@@ -40,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     status : int
         0 on success.
     """
-    import numpy as np
     import torch
 
     from .evaluate_uncertainty import load_shared_records
@@ -83,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     size = Path(arguments.output).stat().st_size
     print(f"wrote {arguments.output} ({size / 1e6:.2f} MB, {network.parameter_count()} parameters) "
           f"in {time.perf_counter() - started:.0f} s", flush=True)
-    np.set_printoptions(precision=3)
     return 0
 
 
