@@ -44,6 +44,7 @@ import numpy as np
 import forward
 import geometry
 import hybridfield
+from hybridfield.metrics import pearson_r
 from hybridfield.uncertainty import prepare_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,21 +111,6 @@ def save(fig, path: Path, dpi: float) -> Path:
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two signals.
-
-    Parameters
-    ----------
-    a, b : (n,) float
-        Equal-length signals, any unit.
-
-    Returns
-    -------
-    r : float
-    """
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def one_beat_window(ecg: hybridfield.ECG) -> tuple[float, float]:
@@ -216,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         width = float(np.mean(upper[index] - lower[index]))
         rmse = float(np.sqrt(np.mean((truth - mean[index]) ** 2)))
         physics_rmse = float(np.sqrt(np.mean((truth - nominal[name] @ solved) ** 2)))
-        print(f"{name:>5} {covered:9.3f} {width:9.3f} {rmse:8.3f} {pearson(truth, mean[index]):6.2f} {physics_rmse:21.3f}")
+        print(f"{name:>5} {covered:9.3f} {width:9.3f} {rmse:8.3f} {float(pearson_r(mean[index], truth)):6.2f} {physics_rmse:21.3f}")
 
     view_names = [name.removesuffix(" (virtual)") for name in posterior.names[len(CHECKED_LEADS):]]
     print(f"\nViews no electrode records ({PROBABILITY:.0%} band):")
@@ -230,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     heart_vector = posterior.heart_vector_mean
     print("\nPosterior heart vector vs measured Frank VCG (body frame), Pearson r per axis:")
     for axis, label in enumerate(("x (anterior)", "y (left)", "z (superior)")):
-        print(f"{label:>14} {pearson(heart_vector[axis], vcg[axis]):6.2f}")
+        print(f"{label:>14} {float(pearson_r(heart_vector[axis], vcg[axis])):6.2f}")
 
     # 5. Figures.
     written = []

@@ -282,16 +282,12 @@ def _view_label(theta: float, phi: float) -> str:
 
 
 def _canonical_forward_lead(name: str, parameter: str) -> str:
-    from forward import lead_names
+    from .panorama import forward_lead_name
 
-    lookup = {known.lower(): known for known in lead_names()}
-    canonical = lookup.get(name.strip().lower())
-    if canonical is None:
-        raise ValueError(
-            f"{parameter}: unknown lead name {name!r}; known leads: {', '.join(lead_names())} "
-            "(or give a view as a (theta, phi) pair in radians)"
-        )
-    return canonical
+    try:
+        return forward_lead_name(name)
+    except ValueError as error:
+        raise ValueError(f"{parameter}: {error}") from None
 
 
 def _unit_vector_view(name: str, parameter: str) -> tuple[float, float]:

@@ -49,6 +49,7 @@ __all__ = [
     "train_hybrid",
     "predict_cycles",
     "lead_view_angles",
+    "forward_lead_name",
     "input_combinations",
     "PREPROCESSING",
     "STANDARD_LEADS",
@@ -85,6 +86,36 @@ _WEIGHTS_RESOURCE = "hybrid_default.pt"
 # ----------------------------------------------------------------------------------------------
 # Views and physics
 # ----------------------------------------------------------------------------------------------
+def forward_lead_name(name: str) -> str:
+    """The forward model's spelling of a lead name (case-insensitive look-up).
+
+    Parameters
+    ----------
+    name : str
+        Lead name, e.g. ``"v7"``, ``"AVR"``.
+
+    Returns
+    -------
+    name : str
+        As in :func:`forward.lead_names`.
+
+    Raises
+    ------
+    ValueError
+        For a name the forward model does not know.
+    """
+    from forward import lead_names
+
+    lookup = {known.lower(): known for known in lead_names()}
+    canonical = lookup.get(name.strip().lower())
+    if canonical is None:
+        raise ValueError(
+            f"unknown lead name {name!r}; known leads: {', '.join(lead_names())} "
+            "(or give a view as a (theta, phi) pair in radians)"
+        )
+    return canonical
+
+
 def lead_view_angles(name: str) -> tuple[float, float]:
     """View angles of a named lead: Nef-Net's table angle, or its exploring electrode's direction.
 
@@ -102,21 +133,14 @@ def lead_view_angles(name: str) -> tuple[float, float]:
     -------
     theta, phi : float, radians
     """
-    from forward import lead_definition, lead_names
+    from forward import lead_definition
     from geometry import STANDARD_LEAD_ANGLES, electrode_positions
 
     standard = {key.lower(): key for key in STANDARD_LEAD_ANGLES}
     if name.strip().lower() in standard:
         theta, phi = STANDARD_LEAD_ANGLES[standard[name.strip().lower()]]
         return float(theta), float(phi)
-    lookup = {known.lower(): known for known in lead_names()}
-    canonical = lookup.get(name.strip().lower())
-    if canonical is None:
-        raise ValueError(
-            f"unknown lead name {name!r}; known leads: {', '.join(lead_names())} "
-            "(or give a view as a (theta, phi) pair in radians)"
-        )
-    weights = lead_definition(canonical)
+    weights = lead_definition(forward_lead_name(name))
     exploring = [key for key, weight in weights.items() if weight > 0.5]
     others = [weight for key, weight in weights.items() if key not in exploring]
     if len(exploring) != 1 or not np.allclose(others, -1.0 / 3.0):
@@ -133,7 +157,6 @@ def lead_view_angles(name: str) -> tuple[float, float]:
 
 def _parse_views(views: Any) -> tuple[list[str], np.ndarray, list[Any]]:
     """Names, view angles (n, 2) and lead_vectors keys of a sequence of views."""
-    from forward import lead_names
     from geometry import direction_from_angles, view_to_degrees
 
     if isinstance(views, str) or not isinstance(views, Sequence) or len(views) == 0:
@@ -141,11 +164,10 @@ def _parse_views(views: Any) -> tuple[list[str], np.ndarray, list[Any]]:
     names: list[str] = []
     angles: list[tuple[float, float]] = []
     keys: list[Any] = []
-    lookup = {known.lower(): known for known in lead_names()}
     for view in views:
         if isinstance(view, str):
             angles.append(lead_view_angles(view))
-            name = lookup[view.strip().lower()] if view.strip().lower() in lookup else canonical_lead_name(view)
+            name = forward_lead_name(view)
             names.append(name)
             keys.append(name)
             continue
@@ -930,6 +952,7 @@ class HybridPanorama:
         self.population = default_population_model() if population is None else population
         self.input_leads = tuple(canonical_lead_name(n) for n in input_leads)
         self.contract = dict(PREPROCESSING if contract is None else contract)
+        self._last_physics: tuple[Any, Any] | None = None
 
     # -- persistence ---------------------------------------------------------------------------
     @classmethod
@@ -1025,11 +1048,20 @@ class HybridPanorama:
         return names
 
     def _physics(self, ecg: ECG, inputs: Sequence[str] | None) -> tuple[ECG, list[str], Any, np.ndarray]:
+        # heart_vector, physical, predict and predict_posterior on one record (as compare_fields
+        # calls them) share one preparation, segmentation and fit: ECG objects are immutable, so
+        # the last record, inputs and prior identify the result
+        key = (ecg, None if inputs is None else tuple(inputs), self.population)
+        if self._last_physics is not None:
+            (last_ecg, last_inputs, last_population), result = self._last_physics
+            if last_ecg is ecg and last_inputs == key[1] and last_population is self.population:
+                return result
         prepared = self.prepare(ecg)
         names = self._inputs(prepared, inputs)
         segmentation = _segment(prepared)
         signals = np.array([prepared[n] for n in names])
         vector = _fit_heart_vector(signals, names, segmentation.r_peak, prepared.fs, self.population)
+        self._last_physics = (key, (prepared, names, segmentation, vector))
         return prepared, names, segmentation, vector
 
     def heart_vector(self, ecg: ECG, *, inputs: Sequence[str] | None = None) -> np.ndarray:
