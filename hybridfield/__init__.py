@@ -90,6 +90,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "real_cycles": "hybridfield.panorama:real_cycles",
     "simulated_cycles": "hybridfield.panorama:simulated_cycles",
     "train_hybrid": "hybridfield.panorama:train_hybrid",
+    "fit_linear_path": "hybridfield.panorama:fit_linear_path",
     "lead_view_angles": "hybridfield.panorama:lead_view_angles",
 }
 
@@ -133,6 +134,7 @@ __all__ = [
     "real_cycles",
     "simulated_cycles",
     "train_hybrid",
+    "fit_linear_path",
     "lead_view_angles",
 ]
 

@@ -107,6 +107,8 @@ def evaluate_setting(
     simulated_records: int = 40,
     simulated_epochs: int = 6,
     epochs: int = 25,
+    linear_start: bool = True,
+    freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -126,6 +128,11 @@ def evaluate_setting(
         Simulated records for pre-training (per fold, with the fold's population prior).
     simulated_epochs, epochs : int
         Epochs of simulated pre-training and of real-data training.
+    linear_start : bool
+        Fit the residual's linear path in closed form on the fold's training cycles (real and
+        simulated) before training (:func:`~hybridfield.panorama.fit_linear_path`).
+    freeze_linear : bool
+        Keep that linear path fixed while the field decoder trains.
     random_seed : int
         Seed.
     progress : bool
@@ -161,7 +168,10 @@ def evaluate_setting(
         network = NefNet()
         if simulated_epochs:
             train_hybrid(network, simulated, epochs=simulated_epochs, random_seed=random_seed + fold, progress=False)
-        train_hybrid(network, [train, simulated], epochs=epochs, random_seed=random_seed + fold, progress=False)
+        train_hybrid(
+            network, [train, simulated], epochs=epochs, linear_start=[train, simulated] if linear_start else None,
+            freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
+        )
         predictions = {
             "physics": test.physical,
             "hybrid": predict_cycles(network, test),

@@ -229,6 +229,10 @@ class NefNetConfig:
         Bins of each region's deflection code.
     angle_hidden : int
         Hidden units of the angle MLPs.
+    linear_hidden : int
+        Hidden units of the linear residual path's MLPs (hybrid mode): more units let its
+        closed-form start (:func:`~hybridfield.panorama.fit_linear_path`) give each trained
+        view its own linear map.
     angle_jitter : float, radians
         Standard deviation of the training-time angle perturbation (pi / 50 in the paper).
     taper_samples : int
@@ -244,12 +248,13 @@ class NefNetConfig:
     basic_bins: int = 16
     region_bins: int = 8
     angle_hidden: int = 32
+    linear_hidden: int = 128
     angle_jitter: float = math.pi / 50
     taper_samples: int = 16
     hybrid: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("length", "channels", "downsample", "basic_bins", "region_bins", "angle_hidden"):
+        for name in ("length", "channels", "downsample", "basic_bins", "region_bins", "angle_hidden", "linear_hidden"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -290,7 +295,9 @@ class NefNet(nn.Module):
     query and input view and a gain of the physical prediction, each an MLP of the Angular
     Encodings), which lets the residual express a view-dependent linear correction exactly at full
     rate. Both start near zero, so an untrained network returns almost the physics;
-    :meth:`zero_residual` makes it exact.
+    :meth:`zero_residual` makes it exact. The linear path is linear in its last layers, so it can
+    be fitted in closed form (:func:`~hybridfield.panorama.fit_linear_path`) and kept while the
+    decoder trains; angle jitter reaches the field encoder and decoder only.
     """
 
     def __init__(self, config: NefNetConfig | None = None):
@@ -321,8 +328,8 @@ class NefNet(nn.Module):
         if config.hybrid:
             # the linear path of the residual: per (query, input) weight and a per-query gain of the
             # physical prediction, both functions of the Angular Encodings (zero at initialisation)
-            self.linear_weights = nn.Sequential(nn.Linear(24, config.angle_hidden), nn.GELU(), nn.Linear(config.angle_hidden, 1))
-            self.physics_gain = _angle_mlp(config.angle_hidden, 1)
+            self.linear_weights = nn.Sequential(nn.Linear(24, config.linear_hidden), nn.GELU(), nn.Linear(config.linear_hidden, 1))
+            self.physics_gain = _angle_mlp(config.linear_hidden, 1)
             for layer in (self.linear_weights[-1], self.physics_gain[-1]):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
@@ -342,8 +349,13 @@ class NefNet(nn.Module):
             angles = angles.unsqueeze(0).expand(n_cycles, -1, -1)
         if angles.ndim != 3 or angles.shape[0] != n_cycles or angles.shape[2] != 2:
             raise ValueError(f"{parameter} must have shape (n_views, 2) or ({n_cycles}, n_views, 2), got {tuple(angles.shape)}")
+        return angles
+
+    def _jittered(self, angles: torch.Tensor) -> torch.Tensor:
+        # Nef-Net's angle augmentation, for the field encoder and decoder only: the linear path
+        # keeps the nominal angles, so its per-view weights stay those of the views trained on
         if self.training and self.config.angle_jitter > 0:
-            angles = angles + self.config.angle_jitter * torch.randn_like(angles)
+            return angles + self.config.angle_jitter * torch.randn_like(angles)
         return angles
 
     def encode(
@@ -482,9 +494,10 @@ class NefNet(nn.Module):
         # one scale per cycle: the largest input amplitude (scale-equivariant network)
         scale = signals.abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
         boundaries = region_boundaries(regions)
-        basic, deflection = self.encode(signals / scale, angles, boundaries)
+        jittered_angles, jittered_queries = self._jittered(angles), self._jittered(query_angles)
+        basic, deflection = self.encode(signals / scale, jittered_angles, boundaries)
         scaled_physical = None if physical is None else physical / scale
-        averaged = self.decode(basic.mean(dim=1), deflection.mean(dim=1), query_angles, boundaries, scaled_physical)
+        averaged = self.decode(basic.mean(dim=1), deflection.mean(dim=1), jittered_queries, boundaries, scaled_physical)
         upsampled = F.interpolate(averaged, size=length, mode="linear", align_corners=False) * scale
         if config.hybrid:
             query_code = angular_encoding(query_angles)  # (n, q, 12)
@@ -504,7 +517,7 @@ class NefNet(nn.Module):
         if not standin:
             return prediction
         chosen = int(torch.randint(v, (1,)).item()) if v > 1 else 0
-        single = self.decode(basic[:, chosen], deflection[:, chosen], query_angles, boundaries, scaled_physical)
+        single = self.decode(basic[:, chosen], deflection[:, chosen], jittered_queries, boundaries, scaled_physical)
         return prediction, single, averaged.detach()
 
     def parameter_count(self) -> int:

@@ -47,6 +47,7 @@ __all__ = [
     "real_cycles",
     "simulated_cycles",
     "train_hybrid",
+    "fit_linear_path",
     "predict_cycles",
     "lead_view_angles",
     "forward_lead_name",
@@ -750,6 +751,94 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     return mae + standin_weight * standin + residual_weight * residual, float(mae.detach())
 
 
+def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridge: float = 1e-7, batch_size: int = 32) -> float:
+    """Closed-form least-squares start of a hybrid network's linear residual path (in place).
+
+    The linear path is ``sum_i w(query, input_i) x_i(t) + g(query) p(t)``, with ``w`` and ``g``
+    MLPs of the Angular Encodings. With their hidden layers fixed, the output is linear in the
+    last layers' weights and biases, so the scaled squared error of ``physics + linear path``
+    against the targets (each cycle divided by its largest input amplitude, as in training and
+    as the protocol PSNR normalises) has a closed-form ridge minimiser. Starting from it puts
+    the hybrid at least at the population linear regression before the convolutional field
+    decoder learns the rest (the regression to the mean then comes from the data, not from the
+    optimiser's path).
+
+    Parameters
+    ----------
+    network : NefNet
+        A hybrid network (``config.hybrid``).
+    cycles : CycleSet or sequence of CycleSet
+        Training cycles; views that are exact combinations of the inputs are left out.
+    ridge : float
+        Ridge penalty, relative to the mean diagonal of the normal matrix.
+    batch_size : int
+        Cycles per accumulation step.
+
+    Returns
+    -------
+    fraction : float
+        Scaled residual energy left after the fit, as a fraction of the energy of
+        ``target - physics`` (1 means the linear path explains nothing).
+    """
+    import torch
+
+    from .nefnet import SCALE_FLOOR_MV, angular_encoding, cycle_taper
+
+    if not getattr(getattr(network, "config", None), "hybrid", False):
+        raise ValueError("network must be a hybrid NefNet (NefNetConfig(hybrid=True))")
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    sets = [cycles] if isinstance(cycles, CycleSet) else list(cycles)
+    if not sets or any(len(s) == 0 for s in sets):
+        raise ValueError("cycles must hold at least one non-empty CycleSet")
+    weights_hidden = network.linear_weights[:-1]
+    gain_hidden = network.physics_gain[:-1]
+    n_weights = network.linear_weights[-1].in_features + 1
+    n_features = n_weights + network.physics_gain[-1].in_features + 1
+    normal = np.zeros((n_features, n_features))
+    right = np.zeros(n_features)
+    energy = 0.0
+    was_training = network.training
+    network.eval()
+    with torch.no_grad():
+        for cycle_set in sets:
+            keep_view = torch.from_numpy(~cycle_set.exact_views).to(torch.float64)
+            for start in range(0, len(cycle_set), batch_size):
+                batch = _tensors(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))))
+                signals, physical = batch["signals"].double(), batch["physical"].double()
+                n, v, length = signals.shape
+                q = physical.shape[1]
+                scale = signals.abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
+                taper = cycle_taper(batch["lengths"], length, network.config.taper_samples).double()
+                weight = taper[:, None, :] * keep_view.reshape(-1)[None, :, None] / scale  # (n, q, t)
+                query_code = angular_encoding(batch["query_angles"])
+                input_code = angular_encoding(batch["angles"])
+                pairs = torch.cat(
+                    [query_code[:, :, None, :].expand(n, q, v, 12), input_code[:, None, :, :].expand(n, q, v, 12)], dim=-1
+                )
+                hidden = torch.cat([weights_hidden(pairs).double(), torch.ones(n, q, v, 1, dtype=torch.float64)], dim=-1)
+                gain = torch.cat([gain_hidden(query_code).double(), torch.ones(n, q, 1, dtype=torch.float64)], dim=-1)
+                # features (n, q, t, k): the linear path is exactly features @ last-layer parameters
+                linear_features = torch.einsum("nqvk,nvt->nqtk", hidden, signals)
+                gain_features = gain[:, :, None, :] * physical[..., None]
+                features = torch.cat([linear_features, gain_features], dim=-1) * weight[..., None]
+                mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).double()[:, None, :]
+                target = (batch["targets"].double() - physical) * keep_view.reshape(-1)[None, :, None] * mask / scale
+                flat = features.reshape(-1, n_features).numpy()
+                normal += flat.T @ flat
+                right += flat.T @ target.reshape(-1).numpy()
+                energy += float((target**2).sum())
+    penalty = ridge * np.trace(normal) / n_features
+    solution = np.linalg.solve(normal + penalty * np.eye(n_features), right)
+    left = energy - 2 * solution @ right + solution @ normal @ solution
+    with torch.no_grad():
+        for layer, part in ((network.linear_weights[-1], solution[:n_weights]), (network.physics_gain[-1], solution[n_weights:])):
+            layer.weight.copy_(torch.from_numpy(part[:-1]).reshape(layer.weight.shape))
+            layer.bias.copy_(torch.from_numpy(part[-1:]).reshape(layer.bias.shape))
+    network.train(was_training)
+    return float(left / energy) if energy > 0 else 0.0
+
+
 def train_hybrid(
     network: Any,
     cycles: CycleSet | Sequence[CycleSet],
@@ -762,6 +851,8 @@ def train_hybrid(
     residual_weight: float = 0.01,
     views_per_step: int | None = 4,
     validation: CycleSet | None = None,
+    linear_start: CycleSet | Sequence[CycleSet] | None = None,
+    freeze_linear: bool = False,
     random_seed: int = 0,
     progress: bool = True,
 ) -> list[dict[str, float]]:
@@ -793,6 +884,11 @@ def train_hybrid(
         epoch cheaper on a CPU without biasing the loss.
     validation : CycleSet, optional
         Scored (scaled MAE) after every epoch.
+    linear_start : CycleSet or sequence of CycleSet, optional
+        Cycles to fit the residual's linear path on in closed form before training
+        (:func:`fit_linear_path`); None keeps the network's current linear path.
+    freeze_linear : bool
+        Keep the linear path fixed during training (only the field decoder learns).
     random_seed : int
         Seed of torch and of the batch order.
     progress : bool
@@ -815,7 +911,13 @@ def train_hybrid(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     torch.manual_seed(random_seed)
     rng = np.random.default_rng(random_seed)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    if linear_start is not None:
+        left = fit_linear_path(network, linear_start)
+        if progress:
+            print(f"linear path fitted in closed form: {left:.3f} of the scaled residual energy left", flush=True)
+    linear_parameters = {id(p) for p in (*network.linear_weights.parameters(), *network.physics_gain.parameters())}
+    trained = [p for p in network.parameters() if not (freeze_linear and id(p) in linear_parameters)]
+    optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=weight_decay)
     steps_per_epoch = sum(math.ceil(len(s) / batch_size) for s in sets)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.1
@@ -838,7 +940,7 @@ def train_hybrid(
             loss, mae = _loss(network, _tensors(sets[k], index, views), standin_weight, residual_weight)
             optimiser.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimiser.step()
             schedule.step()
             total += mae * len(index)
@@ -1016,7 +1118,10 @@ class HybridPanorama:
                     f"checkpoint {path} was trained with {key}={contract.get(key)!r}; this version prepares "
                     f"records with {key}={PREPROCESSING[key]!r}"
                 )
-        network = NefNet(NefNetConfig(**state["config"]))
+        sizes = dict(state["config"])
+        # checkpoints written before the linear path had its own width used the angle MLPs' width
+        sizes.setdefault("linear_hidden", sizes.get("angle_hidden", NefNetConfig.angle_hidden))
+        network = NefNet(NefNetConfig(**sizes))
         network.load_state_dict(state["state_dict"])
         network.eval()
         return cls(network, population=population, input_leads=state["input_leads"], contract=contract)

@@ -350,3 +350,69 @@ def test_simulated_cycles_have_consistent_ground_truth() -> None:
     assert "I" not in held_out.target_names and "V4" not in held_out.target_names
     with pytest.raises(ValueError, match="n_records must be a positive integer"):
         simulated_cycles(0)
+
+
+def test_linear_path_start_recovers_a_linear_residual_exactly() -> None:
+    """Targets that are physics plus a linear map of the inputs and physics: the closed-form start
+    of the linear path reproduces them (inside the taper) and leaves no residual energy."""
+    import dataclasses
+
+    from hybridfield.panorama import fit_linear_path, predict_cycles, simulated_cycles
+
+    cycles = simulated_cycles(2, n_random_views=3, noise_mv=0.0, duration=4.0, random_seed=3)
+    keep = ~cycles.exact_views
+    mask = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
+    # a view-independent correction: 0.4 x physics + 0.25 x first input (biases of the last layers)
+    linear = 0.4 * cycles.physical + 0.25 * cycles.inputs[:, :1]
+    targets = np.where(keep[None, :, None] & mask, cycles.physical + linear, cycles.targets).astype(np.float32)
+    shifted = dataclasses.replace(cycles, targets=targets)
+    torch.manual_seed(0)
+    network = NefNet(NefNetConfig())
+    before = predict_cycles(network, shifted)
+    left = fit_linear_path(network, shifted, ridge=1e-10)
+    assert left < 1e-3  # only the taper's ramps, where the residual fades out, are left
+    with torch.no_grad():  # switch the convolutional path off to see the linear path alone
+        network.output.weight.zero_()
+        network.output.bias.zero_()
+    after = predict_cycles(network, shifted)
+    taper = cycle_taper(torch.from_numpy(cycles.lengths), cycles.targets.shape[2], network.config.taper_samples).numpy()
+    inside = (taper[:, None, :] == 1.0) & keep[None, :, None]
+    scale = np.abs(targets).max()
+    assert np.abs(after - targets)[inside].max() < 1e-4 * scale
+    assert np.abs(before - targets)[inside].max() > 0.1 * scale  # the start moved the network
+    np.testing.assert_array_equal(after[:, ~keep], cycles.physical[:, ~keep])  # exact views untouched
+    with pytest.raises(ValueError, match="ridge must be"):
+        fit_linear_path(network, shifted, ridge=-1.0)
+    with pytest.raises(ValueError, match="hybrid NefNet"):
+        fit_linear_path(NefNet(NefNetConfig(hybrid=False)), shifted)
+
+
+def test_linear_path_ignores_angle_jitter_and_can_be_frozen() -> None:
+    """Jitter perturbs only the field encoder and decoder; a frozen linear path keeps its
+    closed-form start through training while the field decoder learns."""
+    from hybridfield.panorama import fit_linear_path, simulated_cycles, train_hybrid
+
+    torch.manual_seed(4)
+    network = NefNet(NefNetConfig(angle_jitter=0.3)).train()
+    batch = _batch(network.config, seed=9)
+    with torch.no_grad():
+        network.output.weight.zero_()
+        network.output.bias.zero_()
+        torch.nn.init.normal_(network.linear_weights[-1].weight, std=0.5)
+        torch.nn.init.normal_(network.physics_gain[-1].weight, std=0.5)
+        first, second = _run(network, batch), _run(network, batch)
+    torch.testing.assert_close(first, second, rtol=0, atol=0)  # no jitter reached the linear path
+    assert torch.abs(first - batch["physical"]).max() > 1e-3  # and the path is not idle
+
+    cycles = simulated_cycles(2, n_random_views=2, duration=4.0, random_seed=5)
+    config = NefNetConfig(channels=8, angle_hidden=16)
+    torch.manual_seed(0)
+    network = NefNet(config)
+    reference = NefNet(config)
+    reference.load_state_dict(network.state_dict())
+    fit_linear_path(reference, cycles)  # the closed form the training should start from and keep
+    train_hybrid(network, cycles, epochs=1, linear_start=cycles, freeze_linear=True, views_per_step=None, progress=False)
+    for name in ("linear_weights", "physics_gain"):
+        for kept, start in zip(getattr(network, name).parameters(), getattr(reference, name).parameters()):
+            torch.testing.assert_close(kept, start, rtol=0, atol=0)
+    assert not torch.equal(network.output.weight, reference.output.weight)  # the field decoder learned
