@@ -108,6 +108,7 @@ def evaluate_setting(
     simulated_epochs: int = 6,
     epochs: int = 25,
     linear_start: bool = True,
+    linear_ridge: float = 1e-7,
     freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
@@ -131,6 +132,8 @@ def evaluate_setting(
     linear_start : bool
         Fit the residual's linear path in closed form on the fold's training cycles (real and
         simulated) before training (:func:`~hybridfield.panorama.fit_linear_path`).
+    linear_ridge : float
+        Its ridge penalty (relative).
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
     random_seed : int
@@ -170,7 +173,7 @@ def evaluate_setting(
             train_hybrid(network, simulated, epochs=simulated_epochs, random_seed=random_seed + fold, progress=False)
         train_hybrid(
             network, [train, simulated], epochs=epochs, linear_start=[train, simulated] if linear_start else None,
-            freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
+            linear_ridge=linear_ridge, freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
         )
         predictions = {
             "physics": test.physical,
@@ -269,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
     parser.add_argument("--simulated-epochs", type=int, default=0)
+    parser.add_argument("--linear-ridge", type=float, default=1e-7, help="ridge of the linear path's closed-form start")
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
@@ -285,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ==", flush=True)
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
-            simulated_epochs=arguments.simulated_epochs, **settings[name],
+            simulated_epochs=arguments.simulated_epochs, linear_ridge=arguments.linear_ridge, **settings[name],
         )
         print(_table(reports[name]), flush=True)
     if arguments.output:

@@ -852,6 +852,7 @@ def train_hybrid(
     views_per_step: int | None = 4,
     validation: CycleSet | None = None,
     linear_start: CycleSet | Sequence[CycleSet] | None = None,
+    linear_ridge: float = 1e-7,
     freeze_linear: bool = False,
     random_seed: int = 0,
     progress: bool = True,
@@ -887,6 +888,9 @@ def train_hybrid(
     linear_start : CycleSet or sequence of CycleSet, optional
         Cycles to fit the residual's linear path on in closed form before training
         (:func:`fit_linear_path`); None keeps the network's current linear path.
+    linear_ridge : float
+        Ridge penalty of that fit (relative to the mean diagonal of its normal matrix); larger
+        values give a smoother linear path over the views between the trained ones.
     freeze_linear : bool
         Keep the linear path fixed during training (only the field decoder learns).
     random_seed : int
@@ -912,7 +916,7 @@ def train_hybrid(
     torch.manual_seed(random_seed)
     rng = np.random.default_rng(random_seed)
     if linear_start is not None:
-        left = fit_linear_path(network, linear_start)
+        left = fit_linear_path(network, linear_start, ridge=linear_ridge)
         if progress:
             print(f"linear path fitted in closed form: {left:.3f} of the scaled residual energy left", flush=True)
     linear_parameters = {id(p) for p in (*network.linear_weights.parameters(), *network.physics_gain.parameters())}
