@@ -108,7 +108,7 @@ def evaluate_setting(
     simulated_epochs: int = 6,
     epochs: int = 25,
     linear_start: bool = True,
-    linear_ridge: float = 1e-7,
+    linear_ridge: float = 1e-2,
     freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
     parser.add_argument("--simulated-epochs", type=int, default=0)
-    parser.add_argument("--linear-ridge", type=float, default=1e-7, help="ridge of the linear path's closed-form start")
+    parser.add_argument("--linear-ridge", type=float, default=1e-2, help="ridge of the linear path's closed-form start")
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--output", default=None, help="write the reports as JSON here")

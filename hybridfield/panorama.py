@@ -751,7 +751,7 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     return mae + standin_weight * standin + residual_weight * residual, float(mae.detach())
 
 
-def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridge: float = 1e-7, batch_size: int = 32) -> float:
+def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridge: float = 1e-2, batch_size: int = 32) -> float:
     """Closed-form least-squares start of a hybrid network's linear residual path (in place).
 
     The linear path is ``sum_i w(query, input_i) x_i(t) + g(query) p(t)``, with ``w`` and ``g``
@@ -852,7 +852,7 @@ def train_hybrid(
     views_per_step: int | None = 4,
     validation: CycleSet | None = None,
     linear_start: CycleSet | Sequence[CycleSet] | None = None,
-    linear_ridge: float = 1e-7,
+    linear_ridge: float = 1e-2,
     freeze_linear: bool = False,
     random_seed: int = 0,
     progress: bool = True,

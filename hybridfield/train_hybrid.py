@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
+    parser.add_argument("--linear-ridge", type=float, default=1e-2, help="ridge of the linear path's closed-form start")
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     # the residual's linear path is fitted in closed form on all cycles, then kept while the
     # field decoder trains (the recipe measured by hybridfield.evaluate_hybrid)
     history = train_hybrid(
-        network, sets, epochs=arguments.epochs, linear_start=sets, freeze_linear=True, random_seed=arguments.random_seed
+        network, sets, epochs=arguments.epochs, linear_start=sets, linear_ridge=arguments.linear_ridge, freeze_linear=True,
+        random_seed=arguments.random_seed,
     )
     contract = dict(PREPROCESSING)
     contract["training"] = {
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulated_records_per_input_set": arguments.simulated_records,
         "epochs": arguments.epochs,
         "linear_path": "closed-form start on all training cycles, frozen while the field decoder trains",
+        "linear_ridge": arguments.linear_ridge,
         "random_seed": arguments.random_seed,
         "final_train_mae_scaled": history[-1]["train_mae"],
         "command": "python -m hybridfield.train_hybrid",
