@@ -758,10 +758,9 @@ def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridg
     MLPs of the Angular Encodings. With their hidden layers fixed, the output is linear in the
     last layers' weights and biases, so the scaled squared error of ``physics + linear path``
     against the targets (each cycle divided by its largest input amplitude, as in training and
-    as the protocol PSNR normalises) has a closed-form ridge minimiser. Starting from it puts
-    the hybrid at least at the population linear regression before the convolutional field
-    decoder learns the rest (the regression to the mean then comes from the data, not from the
-    optimiser's path).
+    as the protocol PSNR normalises) has a closed-form ridge minimiser: close to a population
+    linear regression per trained view, smooth in the angles between them (the larger the
+    ridge, the smoother). The convolutional field decoder then learns what is not linear.
 
     Parameters
     ----------
