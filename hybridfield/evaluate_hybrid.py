@@ -15,7 +15,7 @@ Two settings:
 - ``unseen``: inputs II, V2, V5 (Nef-Net's split); I and V4 are never used as targets in
   training (nor as simulated targets) and are scored apart from the supervised leads.
 
-Run (about 15-25 min on 2 cores)::
+Run (about 3 min per setting on 2 cores, one process at a time)::
 
     python -m hybridfield.evaluate_hybrid --data ../shared/data --output hybrid_eval.json
 """
@@ -35,7 +35,7 @@ import numpy as np
 
 from .data import ECG
 from .metrics import PopulationRegression, regression_to_the_mean
-from .panorama import STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
+from .panorama import LINEAR_RIDGE, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
 
 __all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL"]
 
@@ -108,7 +108,7 @@ def evaluate_setting(
     simulated_epochs: int = 6,
     epochs: int = 25,
     linear_start: bool = True,
-    linear_ridge: float = 1e-2,
+    linear_ridge: float = LINEAR_RIDGE,
     freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
     parser.add_argument("--simulated-epochs", type=int, default=0)
-    parser.add_argument("--linear-ridge", type=float, default=1e-2, help="ridge of the linear path's closed-form start")
+    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's closed-form start")
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--output", default=None, help="write the reports as JSON here")

@@ -358,6 +358,18 @@ class NefNet(nn.Module):
             return angles + self.config.angle_jitter * torch.randn_like(angles)
         return angles
 
+    @staticmethod
+    def _linear_path_codes(angles: torch.Tensor, query_angles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # inputs of the linear path's MLPs (also read by panorama.fit_linear_path, which must see
+        # exactly what forward sees): the query's Angular Encoding (n, q, 12) for the physics gain
+        # and every (query, input) pair's encodings side by side (n, q, v, 24) for the weights
+        n, q, v = query_angles.shape[0], query_angles.shape[1], angles.shape[1]
+        query_code = angular_encoding(query_angles)
+        pairs = torch.cat(
+            [query_code[:, :, None, :].expand(n, q, v, 12), angular_encoding(angles)[:, None, :, :].expand(n, q, v, 12)], dim=-1
+        )
+        return query_code, pairs
+
     def encode(
         self, signals: torch.Tensor, angles: torch.Tensor, boundaries: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -500,10 +512,7 @@ class NefNet(nn.Module):
         averaged = self.decode(basic.mean(dim=1), deflection.mean(dim=1), jittered_queries, boundaries, scaled_physical)
         upsampled = F.interpolate(averaged, size=length, mode="linear", align_corners=False) * scale
         if config.hybrid:
-            query_code = angular_encoding(query_angles)  # (n, q, 12)
-            pairs = torch.cat(
-                [query_code[:, :, None, :].expand(n, q, v, 12), angular_encoding(angles)[:, None, :, :].expand(n, q, v, 12)], dim=-1
-            )
+            query_code, pairs = self._linear_path_codes(angles, query_angles)
             weights = self.linear_weights(pairs).squeeze(-1)  # (n, q, v)
             gain = self.physics_gain(query_code)  # (n, q, 1)
             linear = torch.einsum("nqv,nvt->nqt", weights, signals) + gain * physical

@@ -48,6 +48,7 @@ __all__ = [
     "simulated_cycles",
     "train_hybrid",
     "fit_linear_path",
+    "LINEAR_RIDGE",
     "predict_cycles",
     "lead_view_angles",
     "forward_lead_name",
@@ -82,6 +83,9 @@ PREPROCESSING: dict[str, Any] = {
 }
 
 _WEIGHTS_RESOURCE = "hybrid_default.pt"
+#: Default ridge of the linear path's closed-form start (relative to the normal matrix's mean
+#: diagonal): smooth over the sphere between trained views (README, "the ridge trade-off").
+LINEAR_RIDGE = 1e-2
 
 
 # ----------------------------------------------------------------------------------------------
@@ -751,7 +755,7 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     return mae + standin_weight * standin + residual_weight * residual, float(mae.detach())
 
 
-def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridge: float = 1e-2, batch_size: int = 32) -> float:
+def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridge: float = LINEAR_RIDGE, batch_size: int = 32) -> float:
     """Closed-form least-squares start of a hybrid network's linear residual path (in place).
 
     The linear path is ``sum_i w(query, input_i) x_i(t) + g(query) p(t)``, with ``w`` and ``g``
@@ -781,7 +785,7 @@ def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridg
     """
     import torch
 
-    from .nefnet import SCALE_FLOOR_MV, angular_encoding, cycle_taper
+    from .nefnet import SCALE_FLOOR_MV, cycle_taper
 
     if not getattr(getattr(network, "config", None), "hybrid", False):
         raise ValueError("network must be a hybrid NefNet (NefNetConfig(hybrid=True))")
@@ -810,11 +814,7 @@ def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridg
                 scale = signals.abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
                 taper = cycle_taper(batch["lengths"], length, network.config.taper_samples).double()
                 weight = taper[:, None, :] * keep_view.reshape(-1)[None, :, None] / scale  # (n, q, t)
-                query_code = angular_encoding(batch["query_angles"])
-                input_code = angular_encoding(batch["angles"])
-                pairs = torch.cat(
-                    [query_code[:, :, None, :].expand(n, q, v, 12), input_code[:, None, :, :].expand(n, q, v, 12)], dim=-1
-                )
+                query_code, pairs = network._linear_path_codes(batch["angles"], batch["query_angles"])
                 hidden = torch.cat([weights_hidden(pairs).double(), torch.ones(n, q, v, 1, dtype=torch.float64)], dim=-1)
                 gain = torch.cat([gain_hidden(query_code).double(), torch.ones(n, q, 1, dtype=torch.float64)], dim=-1)
                 # features (n, q, t, k): the linear path is exactly features @ last-layer parameters
@@ -851,7 +851,7 @@ def train_hybrid(
     views_per_step: int | None = 4,
     validation: CycleSet | None = None,
     linear_start: CycleSet | Sequence[CycleSet] | None = None,
-    linear_ridge: float = 1e-2,
+    linear_ridge: float = LINEAR_RIDGE,
     freeze_linear: bool = False,
     random_seed: int = 0,
     progress: bool = True,

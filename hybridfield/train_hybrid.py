@@ -44,13 +44,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from .evaluate_uncertainty import load_shared_records
     from .nefnet import NefNet, NefNetConfig
-    from .panorama import PREPROCESSING, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
+    from .panorama import LINEAR_RIDGE, PREPROCESSING, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
-    parser.add_argument("--linear-ridge", type=float, default=1e-2, help="ridge of the linear path's closed-form start")
+    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's closed-form start")
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
