@@ -35,7 +35,7 @@ import numpy as np
 
 from .data import ECG
 from .metrics import PopulationRegression, regression_to_the_mean
-from .panorama import LINEAR_RIDGE, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
+from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
 
 __all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL"]
 
@@ -109,6 +109,8 @@ def evaluate_setting(
     epochs: int = 25,
     linear_start: bool = True,
     linear_ridge: float = LINEAR_RIDGE,
+    linear_gain_ridge: float = PHYSICS_GAIN_RIDGE,
+    heart_vector_ridge: float = HEART_VECTOR_RIDGE,
     freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
@@ -132,8 +134,9 @@ def evaluate_setting(
     linear_start : bool
         Fit the residual's linear path in closed form on the fold's training cycles (real and
         simulated) before training (:func:`~hybridfield.panorama.fit_linear_path`).
-    linear_ridge : float
-        Its ridge penalty (relative).
+    linear_ridge, linear_gain_ridge, heart_vector_ridge : float
+        Its ridge penalties (relative) for the per-pair weights, the physics gain and the
+        heart-vector correction.
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
     random_seed : int
@@ -173,7 +176,8 @@ def evaluate_setting(
             train_hybrid(network, simulated, epochs=simulated_epochs, random_seed=random_seed + fold, progress=False)
         train_hybrid(
             network, [train, simulated], epochs=epochs, linear_start=[train, simulated] if linear_start else None,
-            linear_ridge=linear_ridge, freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
+            linear_ridge=linear_ridge, linear_gain_ridge=linear_gain_ridge, heart_vector_ridge=heart_vector_ridge,
+            freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
         )
         predictions = {
             "physics": test.physical,
@@ -272,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
     parser.add_argument("--simulated-epochs", type=int, default=0)
-    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's closed-form start")
+    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
+    parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
+    parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
@@ -289,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ==", flush=True)
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
-            simulated_epochs=arguments.simulated_epochs, linear_ridge=arguments.linear_ridge, **settings[name],
+            simulated_epochs=arguments.simulated_epochs, linear_ridge=arguments.linear_ridge,
+            linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge, **settings[name],
         )
         print(_table(reports[name]), flush=True)
     if arguments.output:

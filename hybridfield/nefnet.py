@@ -49,6 +49,7 @@ __all__ = [
     "roi_align",
     "reverse_roi_align",
     "cycle_taper",
+    "view_directions",
     "REGION_COUNT",
 ]
 
@@ -237,6 +238,12 @@ class NefNetConfig:
         Standard deviation of the training-time angle perturbation (pi / 50 in the paper).
     taper_samples : int
         Samples over which the residual fades in and out at the cycle ends.
+    heart_vector_path : bool
+        Hybrid mode: add a heart-vector correction to the linear path, a weight
+        ``u(query) . m(input)`` for every (query, input) pair, with ``u`` the query's unit view
+        direction and ``m`` a 3-vector MLP of the input's Angular Encoding. It is a correction of
+        the heart vector seen from every angle, so it varies with the view as a dipole's lead
+        does and carries over to views never trained on.
     hybrid : bool
         True: the decoder sees the physical prediction and the output is physics + residual.
         False: Nef-Net as published (the output is the synthesised signal itself).
@@ -251,6 +258,7 @@ class NefNetConfig:
     linear_hidden: int = 128
     angle_jitter: float = math.pi / 50
     taper_samples: int = 16
+    heart_vector_path: bool = True
     hybrid: bool = True
 
     def __post_init__(self) -> None:
@@ -276,6 +284,23 @@ class NefNetConfig:
         return asdict(self)
 
 
+def view_directions(angles: torch.Tensor) -> torch.Tensor:
+    """Unit view directions of Nef-Net angles (the torch twin of ``geometry.angles.direction_from_angles``).
+
+    Parameters
+    ----------
+    angles : (..., 2) tensor, radians
+        ``(theta, phi)``.
+
+    Returns
+    -------
+    directions : (..., 3) tensor
+        ``(sin theta cos phi, sin theta sin phi, cos theta)``.
+    """
+    theta, phi = angles[..., 0], angles[..., 1]
+    return torch.stack([torch.sin(theta) * torch.cos(phi), torch.sin(theta) * torch.sin(phi), torch.cos(theta)], dim=-1)
+
+
 def _angle_mlp(hidden: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(12, hidden), nn.GELU(), nn.Linear(hidden, out))
 
@@ -292,9 +317,10 @@ class NefNet(nn.Module):
     -----
     ``forward`` takes cycles in mV and returns cycles in mV. In hybrid mode the residual has two
     paths: the convolutional field decoder above, and a linear path (a weight for every pair of
-    query and input view and a gain of the physical prediction, each an MLP of the Angular
-    Encodings), which lets the residual express a view-dependent linear correction exactly at full
-    rate. Both start near zero, so an untrained network returns almost the physics;
+    query and input view, a gain of the physical prediction, each an MLP of the Angular
+    Encodings, and a heart-vector correction ``u(query) . m(input)`` that is linear in the query's
+    view direction), which lets the residual express a view-dependent linear correction exactly at
+    full rate. Both start near zero, so an untrained network returns almost the physics;
     :meth:`zero_residual` makes it exact. The linear path is linear in its last layers, so it can
     be fitted in closed form (:func:`~hybridfield.panorama.fit_linear_path`) and kept while the
     decoder trains; angle jitter reaches the field encoder and decoder only.
@@ -330,18 +356,37 @@ class NefNet(nn.Module):
             # physical prediction, both functions of the Angular Encodings (zero at initialisation)
             self.linear_weights = nn.Sequential(nn.Linear(24, config.linear_hidden), nn.GELU(), nn.Linear(config.linear_hidden, 1))
             self.physics_gain = _angle_mlp(config.linear_hidden, 1)
-            for layer in (self.linear_weights[-1], self.physics_gain[-1]):
-                nn.init.zeros_(layer.weight)
-                nn.init.zeros_(layer.bias)
+            if config.heart_vector_path:
+                self.heart_vector_map = _angle_mlp(config.angle_hidden, 3)
+            for layer in self.linear_path_layers():
+                nn.init.zeros_(layer[-1].weight)
+                nn.init.zeros_(layer[-1].bias)
             nn.init.normal_(self.output.weight, std=1e-3)
             nn.init.zeros_(self.output.bias)
 
     def zero_residual(self) -> None:
         """Set the last layer of every residual path to zero: the output becomes the physics exactly."""
         with torch.no_grad():
-            for layer in (self.output, *( (self.linear_weights[-1], self.physics_gain[-1]) if self.config.hybrid else ())):
+            for layer in (self.output, *(path[-1] for path in self.linear_path_layers())):
                 layer.weight.zero_()
                 layer.bias.zero_()
+
+    def linear_path_layers(self) -> list[nn.Sequential]:
+        """The MLPs of the linear residual path (empty for a published-mode network).
+
+        Returns
+        -------
+        layers : list of nn.Sequential
+            ``linear_weights`` (per (query, input) pair), ``physics_gain`` (per query) and, with
+            ``config.heart_vector_path``, ``heart_vector_map`` (per input); each ends in the
+            linear layer that :func:`~hybridfield.panorama.fit_linear_path` solves for.
+        """
+        if not self.config.hybrid:
+            return []
+        layers = [self.linear_weights, self.physics_gain]
+        if self.config.heart_vector_path:
+            layers.append(self.heart_vector_map)
+        return layers
 
     # ------------------------------------------------------------------------------------------
     def _angles(self, angles: torch.Tensor, n_cycles: int, parameter: str) -> torch.Tensor:
@@ -359,16 +404,19 @@ class NefNet(nn.Module):
         return angles
 
     @staticmethod
-    def _linear_path_codes(angles: torch.Tensor, query_angles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _linear_path_codes(
+        angles: torch.Tensor, query_angles: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # inputs of the linear path's MLPs (also read by panorama.fit_linear_path, which must see
-        # exactly what forward sees): the query's Angular Encoding (n, q, 12) for the physics gain
-        # and every (query, input) pair's encodings side by side (n, q, v, 24) for the weights
+        # exactly what forward sees): the query's Angular Encoding (n, q, 12) for the physics gain,
+        # every (query, input) pair's encodings side by side (n, q, v, 24) for the weights and the
+        # inputs' own encodings (n, v, 12) for the heart-vector map
         n, q, v = query_angles.shape[0], query_angles.shape[1], angles.shape[1]
-        query_code = angular_encoding(query_angles)
+        query_code, input_code = angular_encoding(query_angles), angular_encoding(angles)
         pairs = torch.cat(
-            [query_code[:, :, None, :].expand(n, q, v, 12), angular_encoding(angles)[:, None, :, :].expand(n, q, v, 12)], dim=-1
+            [query_code[:, :, None, :].expand(n, q, v, 12), input_code[:, None, :, :].expand(n, q, v, 12)], dim=-1
         )
-        return query_code, pairs
+        return query_code, pairs, input_code
 
     def encode(
         self, signals: torch.Tensor, angles: torch.Tensor, boundaries: torch.Tensor
@@ -512,8 +560,13 @@ class NefNet(nn.Module):
         averaged = self.decode(basic.mean(dim=1), deflection.mean(dim=1), jittered_queries, boundaries, scaled_physical)
         upsampled = F.interpolate(averaged, size=length, mode="linear", align_corners=False) * scale
         if config.hybrid:
-            query_code, pairs = self._linear_path_codes(angles, query_angles)
+            query_code, pairs, input_code = self._linear_path_codes(angles, query_angles)
             weights = self.linear_weights(pairs).squeeze(-1)  # (n, q, v)
+            if config.heart_vector_path:
+                # u(query) . m(input): a heart-vector correction, linear in the view direction
+                weights = weights + torch.einsum(
+                    "nqa,nva->nqv", view_directions(query_angles).to(signals.dtype), self.heart_vector_map(input_code)
+                )
             gain = self.physics_gain(query_code)  # (n, q, 1)
             linear = torch.einsum("nqv,nvt->nqt", weights, signals) + gain * physical
             taper = cycle_taper(lengths, length, config.taper_samples).to(signals.dtype)[:, None, :]

@@ -49,6 +49,8 @@ __all__ = [
     "train_hybrid",
     "fit_linear_path",
     "LINEAR_RIDGE",
+    "PHYSICS_GAIN_RIDGE",
+    "HEART_VECTOR_RIDGE",
     "predict_cycles",
     "lead_view_angles",
     "forward_lead_name",
@@ -83,9 +85,13 @@ PREPROCESSING: dict[str, Any] = {
 }
 
 _WEIGHTS_RESOURCE = "hybrid_default.pt"
-#: Default ridge of the linear path's closed-form start (relative to the normal matrix's mean
-#: diagonal): smooth over the sphere between trained views (README, "the ridge trade-off").
-LINEAR_RIDGE = 1e-2
+#: Default ridges of the linear path's closed-form start, each relative to the mean diagonal of
+#: its block of the normal matrix (README, "the linear path"): the per-pair weights, free between
+#: the trained views, are held small; the physics gain and the heart-vector correction, which
+#: change with the view smoothly, are fitted almost freely.
+LINEAR_RIDGE = 1.0
+PHYSICS_GAIN_RIDGE = 1e-3
+HEART_VECTOR_RIDGE = 1e-6
 
 
 # ----------------------------------------------------------------------------------------------
@@ -755,16 +761,27 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     return mae + standin_weight * standin + residual_weight * residual, float(mae.detach())
 
 
-def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridge: float = LINEAR_RIDGE, batch_size: int = 32) -> float:
+def fit_linear_path(
+    network: Any,
+    cycles: CycleSet | Sequence[CycleSet],
+    *,
+    ridge: float = LINEAR_RIDGE,
+    gain_ridge: float = PHYSICS_GAIN_RIDGE,
+    heart_vector_ridge: float = HEART_VECTOR_RIDGE,
+    batch_size: int = 16,
+) -> float:
     """Closed-form least-squares start of a hybrid network's linear residual path (in place).
 
-    The linear path is ``sum_i w(query, input_i) x_i(t) + g(query) p(t)``, with ``w`` and ``g``
-    MLPs of the Angular Encodings. With their hidden layers fixed, the output is linear in the
-    last layers' weights and biases, so the scaled squared error of ``physics + linear path``
-    against the targets (each cycle divided by its largest input amplitude, as in training and
-    as the protocol PSNR normalises) has a closed-form ridge minimiser: close to a population
-    linear regression per trained view, smooth in the angles between them (the larger the
-    ridge, the smoother). The convolutional field decoder then learns what is not linear.
+    The linear path is ``sum_i [w(query, input_i) + u(query) . m(input_i)] x_i(t) + g(query) p(t)``,
+    with ``w``, ``m`` and ``g`` MLPs of the Angular Encodings and ``u`` the query's unit view
+    direction (the ``u . m`` term only with ``config.heart_vector_path``). With their hidden layers
+    fixed, the output is linear in the last layers' weights and biases, so the scaled squared error
+    of ``physics + linear path`` against the targets (each cycle divided by its largest input
+    amplitude, as in training) has a closed-form ridge minimiser. The pair weights ``w`` can give
+    every trained view its own linear map and follow no physics between views, so they take the
+    largest ridge; the heart-vector correction ``u . m`` and the gain ``g`` change the lead of a
+    view smoothly with its direction and its size. The convolutional field decoder then learns
+    what is not linear.
 
     Parameters
     ----------
@@ -773,7 +790,12 @@ def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridg
     cycles : CycleSet or sequence of CycleSet
         Training cycles; views that are exact combinations of the inputs are left out.
     ridge : float
-        Ridge penalty, relative to the mean diagonal of the normal matrix.
+        Ridge penalty of the pair weights ``w``, relative to the mean diagonal of their block of
+        the normal matrix.
+    gain_ridge : float
+        Same for the physics gain ``g``.
+    heart_vector_ridge : float
+        Same for the heart-vector map ``m`` (ignored without ``config.heart_vector_path``).
     batch_size : int
         Cycles per accumulation step.
 
@@ -785,24 +807,31 @@ def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridg
     """
     import torch
 
-    from .nefnet import SCALE_FLOOR_MV, cycle_taper
+    from .nefnet import SCALE_FLOOR_MV, cycle_taper, view_directions
 
     if not getattr(getattr(network, "config", None), "hybrid", False):
         raise ValueError("network must be a hybrid NefNet (NefNetConfig(hybrid=True))")
-    if not (np.isfinite(ridge) and ridge >= 0):
-        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    for name, value in (("ridge", ridge), ("gain_ridge", gain_ridge), ("heart_vector_ridge", heart_vector_ridge)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     sets = [cycles] if isinstance(cycles, CycleSet) else list(cycles)
     if not sets or any(len(s) == 0 for s in sets):
         raise ValueError("cycles must hold at least one non-empty CycleSet")
-    weights_hidden = network.linear_weights[:-1]
-    gain_hidden = network.physics_gain[:-1]
-    n_weights = network.linear_weights[-1].in_features + 1
-    n_features = n_weights + network.physics_gain[-1].in_features + 1
+    paths = network.linear_path_layers()  # weights, gain[, heart-vector map]
+    sizes = [paths[0][-1].in_features + 1, paths[1][-1].in_features + 1]
+    heart_vector = len(paths) > 2
+    if heart_vector:
+        sizes.append(3 * (paths[2][-1].in_features + 1))
+    n_features = sum(sizes)
     normal = np.zeros((n_features, n_features))
     right = np.zeros(n_features)
     energy = 0.0
     was_training = network.training
     network.eval()
+
+    def with_bias(hidden: Any) -> Any:
+        return torch.cat([hidden.double(), torch.ones(*hidden.shape[:-1], 1, dtype=torch.float64)], dim=-1)
+
     with torch.no_grad():
         for cycle_set in sets:
             keep_view = torch.from_numpy(~cycle_set.exact_views).to(torch.float64)
@@ -810,30 +839,40 @@ def fit_linear_path(network: Any, cycles: CycleSet | Sequence[CycleSet], *, ridg
                 batch = _tensors(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))))
                 signals, physical = batch["signals"].double(), batch["physical"].double()
                 n, v, length = signals.shape
-                q = physical.shape[1]
                 scale = signals.abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
                 taper = cycle_taper(batch["lengths"], length, network.config.taper_samples).double()
                 weight = taper[:, None, :] * keep_view.reshape(-1)[None, :, None] / scale  # (n, q, t)
-                query_code, pairs = network._linear_path_codes(batch["angles"], batch["query_angles"])
-                hidden = torch.cat([weights_hidden(pairs).double(), torch.ones(n, q, v, 1, dtype=torch.float64)], dim=-1)
-                gain = torch.cat([gain_hidden(query_code).double(), torch.ones(n, q, 1, dtype=torch.float64)], dim=-1)
+                query_code, pairs, input_code = network._linear_path_codes(batch["angles"], batch["query_angles"])
                 # features (n, q, t, k): the linear path is exactly features @ last-layer parameters
-                linear_features = torch.einsum("nqvk,nvt->nqtk", hidden, signals)
-                gain_features = gain[:, :, None, :] * physical[..., None]
-                features = torch.cat([linear_features, gain_features], dim=-1) * weight[..., None]
+                blocks = [
+                    torch.einsum("nqvk,nvt->nqtk", with_bias(paths[0][:-1](pairs)), signals),
+                    with_bias(paths[1][:-1](query_code))[:, :, None, :] * physical[..., None],
+                ]
+                if heart_vector:
+                    mixed = torch.einsum("nvk,nvt->ntk", with_bias(paths[2][:-1](input_code)), signals)
+                    direction = view_directions(batch["query_angles"]).double()  # (n, q, 3)
+                    # output a of the map's last layer is row a of its weight: features (a, k)
+                    blocks.append(torch.einsum("nqa,ntk->nqtak", direction, mixed).flatten(-2))
+                features = torch.cat(blocks, dim=-1) * weight[..., None]
                 mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).double()[:, None, :]
                 target = (batch["targets"].double() - physical) * keep_view.reshape(-1)[None, :, None] * mask / scale
                 flat = features.reshape(-1, n_features).numpy()
                 normal += flat.T @ flat
                 right += flat.T @ target.reshape(-1).numpy()
                 energy += float((target**2).sum())
-    penalty = ridge * np.trace(normal) / n_features
-    solution = np.linalg.solve(normal + penalty * np.eye(n_features), right)
+    # one ridge per block, relative to that block's mean diagonal (the blocks have different units)
+    bounds = np.cumsum([0, *sizes])
+    penalty = np.zeros(n_features)
+    for (low, high), value in zip(zip(bounds[:-1], bounds[1:]), (ridge, gain_ridge, heart_vector_ridge)):
+        penalty[low:high] = value * np.trace(normal[low:high, low:high]) / (high - low)
+    solution = np.linalg.solve(normal + np.diag(penalty), right)
     left = energy - 2 * solution @ right + solution @ normal @ solution
     with torch.no_grad():
-        for layer, part in ((network.linear_weights[-1], solution[:n_weights]), (network.physics_gain[-1], solution[n_weights:])):
-            layer.weight.copy_(torch.from_numpy(part[:-1]).reshape(layer.weight.shape))
-            layer.bias.copy_(torch.from_numpy(part[-1:]).reshape(layer.bias.shape))
+        for path, low, high in zip(paths, bounds[:-1], bounds[1:]):
+            layer = path[-1]
+            part = solution[low:high].reshape(layer.out_features, layer.in_features + 1)
+            layer.weight.copy_(torch.from_numpy(part[:, :-1]).reshape(layer.weight.shape))
+            layer.bias.copy_(torch.from_numpy(part[:, -1]).reshape(layer.bias.shape))
     network.train(was_training)
     return float(left / energy) if energy > 0 else 0.0
 
@@ -852,6 +891,8 @@ def train_hybrid(
     validation: CycleSet | None = None,
     linear_start: CycleSet | Sequence[CycleSet] | None = None,
     linear_ridge: float = LINEAR_RIDGE,
+    linear_gain_ridge: float = PHYSICS_GAIN_RIDGE,
+    heart_vector_ridge: float = HEART_VECTOR_RIDGE,
     freeze_linear: bool = False,
     random_seed: int = 0,
     progress: bool = True,
@@ -887,9 +928,11 @@ def train_hybrid(
     linear_start : CycleSet or sequence of CycleSet, optional
         Cycles to fit the residual's linear path on in closed form before training
         (:func:`fit_linear_path`); None keeps the network's current linear path.
-    linear_ridge : float
-        Ridge penalty of that fit (relative to the mean diagonal of its normal matrix); larger
-        values give a smoother linear path over the views between the trained ones.
+    linear_ridge, linear_gain_ridge, heart_vector_ridge : float
+        Ridges of that fit for the per-pair weights, the physics gain and the heart-vector
+        correction (``ridge``, ``gain_ridge`` and ``heart_vector_ridge`` of
+        :func:`fit_linear_path`); a larger pair-weight ridge gives a smoother linear path over
+        the views between the trained ones.
     freeze_linear : bool
         Keep the linear path fixed during training (only the field decoder learns).
     random_seed : int
@@ -915,10 +958,12 @@ def train_hybrid(
     torch.manual_seed(random_seed)
     rng = np.random.default_rng(random_seed)
     if linear_start is not None:
-        left = fit_linear_path(network, linear_start, ridge=linear_ridge)
+        left = fit_linear_path(
+            network, linear_start, ridge=linear_ridge, gain_ridge=linear_gain_ridge, heart_vector_ridge=heart_vector_ridge
+        )
         if progress:
             print(f"linear path fitted in closed form: {left:.3f} of the scaled residual energy left", flush=True)
-    linear_parameters = {id(p) for p in (*network.linear_weights.parameters(), *network.physics_gain.parameters())}
+    linear_parameters = {id(p) for path in network.linear_path_layers() for p in path.parameters()}
     trained = [p for p in network.parameters() if not (freeze_linear and id(p) in linear_parameters)]
     optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=weight_decay)
     steps_per_epoch = sum(math.ceil(len(s) / batch_size) for s in sets)
@@ -1124,6 +1169,8 @@ class HybridPanorama:
         sizes = dict(state["config"])
         # checkpoints written before the linear path had its own width used the angle MLPs' width
         sizes.setdefault("linear_hidden", sizes.get("angle_hidden", NefNetConfig.angle_hidden))
+        # and before the heart-vector correction existed, the linear path had none
+        sizes.setdefault("heart_vector_path", False)
         network = NefNet(NefNetConfig(**sizes))
         network.load_state_dict(state["state_dict"])
         network.eval()

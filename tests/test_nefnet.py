@@ -369,7 +369,7 @@ def test_linear_path_start_recovers_a_linear_residual_exactly() -> None:
     torch.manual_seed(0)
     network = NefNet(NefNetConfig())
     before = predict_cycles(network, shifted)
-    left = fit_linear_path(network, shifted, ridge=1e-10)
+    left = fit_linear_path(network, shifted, ridge=1e-10, gain_ridge=1e-10, heart_vector_ridge=1e-10)
     assert left < 1e-3  # only the taper's ramps, where the residual fades out, are left
     with torch.no_grad():  # switch the convolutional path off to see the linear path alone
         network.output.weight.zero_()
@@ -387,6 +387,67 @@ def test_linear_path_start_recovers_a_linear_residual_exactly() -> None:
         fit_linear_path(NefNet(NefNetConfig(hybrid=False)), shifted)
 
 
+def test_view_directions_match_the_geometry() -> None:
+    from geometry.angles import direction_from_angles
+
+    from hybridfield.nefnet import view_directions
+
+    rng = np.random.default_rng(2)
+    theta, phi = rng.uniform(0, np.pi, 50), rng.uniform(-np.pi, np.pi, 50)
+    angles = torch.from_numpy(np.stack([theta, phi], axis=-1))
+    np.testing.assert_allclose(view_directions(angles).numpy(), direction_from_angles(theta, phi), atol=1e-12)
+
+
+def test_heart_vector_correction_is_recovered_and_carries_over_to_untrained_views() -> None:
+    """Targets that are physics plus ``u(query) . M x``, a fixed linear correction of the heart
+    vector seen along every view direction: with the per-pair weights held at zero by a huge
+    ridge, the closed form finds it through the heart-vector map alone, and the map then predicts
+    the correction on views it never saw."""
+    import dataclasses
+
+    from geometry.angles import direction_from_angles
+
+    from hybridfield.panorama import fit_linear_path, predict_cycles, simulated_cycles
+
+    correction = np.array([[0.3, -0.2, 0.1], [0.0, 0.25, -0.15], [-0.1, 0.05, 0.2]])  # (direction, input)
+
+    def corrected(cycles):
+        angles = cycles.target_angles.astype(np.float64)  # float32 pi may round just above pi
+        directions = direction_from_angles(np.clip(angles[..., 0], 0, np.pi), np.clip(angles[..., 1], -np.pi, np.pi))
+        linear = np.einsum("nqa,av,nvt->nqt", directions, correction, cycles.inputs)
+        mask = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
+        keep = ~cycles.exact_views
+        targets = np.where(keep[None, :, None] & mask, cycles.physical + linear, cycles.targets).astype(np.float32)
+        return dataclasses.replace(cycles, targets=targets)
+
+    trained = corrected(simulated_cycles(2, n_random_views=4, noise_mv=0.0, duration=4.0, random_seed=3))
+    untrained = corrected(simulated_cycles(1, n_random_views=6, noise_mv=0.0, duration=4.0, random_seed=11))
+    torch.manual_seed(0)
+    network = NefNet(NefNetConfig())
+    left = fit_linear_path(network, trained, ridge=1e6, gain_ridge=1e6, heart_vector_ridge=1e-10)
+    assert left < 1e-3
+    assert torch.abs(network.linear_weights[-1].weight).max() < 1e-4  # the pair weights did not take part
+    with torch.no_grad():
+        network.output.weight.zero_()
+        network.output.bias.zero_()
+    new_views = [k for k, name in enumerate(untrained.target_names) if name == "sim"]
+    after = predict_cycles(network, untrained)[:, new_views]
+    taper = cycle_taper(torch.from_numpy(untrained.lengths), untrained.targets.shape[2], network.config.taper_samples).numpy()
+    inside = np.broadcast_to(taper[:, None, :] == 1.0, after.shape)
+    truth = untrained.targets[:, new_views]
+    assert np.abs(after - truth)[inside].max() < 1e-3 * np.abs(truth).max()
+    # and without the map (the same fit with it held at zero) those views keep the physics' error
+    network = NefNet(NefNetConfig())
+    fit_linear_path(network, trained, ridge=1e6, gain_ridge=1e6, heart_vector_ridge=1e6)
+    with torch.no_grad():
+        network.output.weight.zero_()
+        network.output.bias.zero_()
+    without = predict_cycles(network, untrained)[:, new_views]
+    assert np.abs(without - truth)[inside].max() > 0.05 * np.abs(truth).max()
+    with pytest.raises(ValueError, match="heart_vector_ridge must be"):
+        fit_linear_path(network, trained, heart_vector_ridge=float("nan"))
+
+
 def test_linear_path_ignores_angle_jitter_and_can_be_frozen() -> None:
     """Jitter perturbs only the field encoder and decoder; a frozen linear path keeps its
     closed-form start through training while the field decoder learns."""
@@ -400,6 +461,7 @@ def test_linear_path_ignores_angle_jitter_and_can_be_frozen() -> None:
         network.output.bias.zero_()
         torch.nn.init.normal_(network.linear_weights[-1].weight, std=0.5)
         torch.nn.init.normal_(network.physics_gain[-1].weight, std=0.5)
+        torch.nn.init.normal_(network.heart_vector_map[-1].weight, std=0.5)
         first, second = _run(network, batch), _run(network, batch)
     torch.testing.assert_close(first, second, rtol=0, atol=0)  # no jitter reached the linear path
     assert torch.abs(first - batch["physical"]).max() > 1e-3  # and the path is not idle
@@ -412,7 +474,7 @@ def test_linear_path_ignores_angle_jitter_and_can_be_frozen() -> None:
     reference.load_state_dict(network.state_dict())
     fit_linear_path(reference, cycles)  # the closed form the training should start from and keep
     train_hybrid(network, cycles, epochs=1, linear_start=cycles, freeze_linear=True, views_per_step=None, progress=False)
-    for name in ("linear_weights", "physics_gain"):
+    for name in ("linear_weights", "physics_gain", "heart_vector_map"):
         for kept, start in zip(getattr(network, name).parameters(), getattr(reference, name).parameters()):
             torch.testing.assert_close(kept, start, rtol=0, atol=0)
     assert not torch.equal(network.output.weight, reference.output.weight)  # the field decoder learned
