@@ -34,12 +34,14 @@ from typing import Any
 import numpy as np
 
 from .data import ECG
-from .metrics import PopulationRegression, regression_to_the_mean
+from .metrics import PopulationRegression, regression_to_the_mean, variance_ratio_difference
 from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
 
-__all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL"]
+__all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL", "VARIANCE_RATIO_PROBABILITY"]
 
 PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
+#: Central probability of the bootstrap interval of the hybrid's variance ratio minus the regression's.
+VARIANCE_RATIO_PROBABILITY = 0.9
 
 
 def score_cycles(prediction: np.ndarray, cycles: CycleSet) -> dict[str, np.ndarray]:
@@ -147,7 +149,10 @@ def evaluate_setting(
     Returns
     -------
     report : dict
-        Per method and lead: mean PSNR, RMSE, r; summary PSNRs; regression-to-the-mean figures.
+        Per method and lead: mean PSNR, RMSE, r; summary PSNRs; regression-to-the-mean figures;
+        ``variance_ratio_difference``: per supervised precordial lead, the hybrid's variance ratio
+        minus the regression's with a paired bootstrap interval over records
+        (:func:`~hybridfield.metrics.variance_ratio_difference`).
     """
     from .nefnet import NefNet
     from .uncertainty import fit_population_model
@@ -213,13 +218,16 @@ def evaluate_setting(
         "methods": {},
     }
     precordial = [targets.index(n) for n in supervised if n in PRECORDIAL]
+    record_amplitudes: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for method, scores in stacked.items():
         leads = supervised if method == "regression" else targets
         entry: dict[str, Any] = {"per_lead": {}}
+        record_amplitudes[method] = {}
         for name in leads:
             j = targets.index(name)
-            amplitude = [scores["amplitude"][records_of_cycle == r, j].mean() for r in np.unique(records_of_cycle)]
-            true_amplitude = [scores["true_amplitude"][records_of_cycle == r, j].mean() for r in np.unique(records_of_cycle)]
+            amplitude = np.array([scores["amplitude"][records_of_cycle == r, j].mean() for r in np.unique(records_of_cycle)])
+            true_amplitude = np.array([scores["true_amplitude"][records_of_cycle == r, j].mean() for r in np.unique(records_of_cycle)])
+            record_amplitudes[method][name] = (amplitude, true_amplitude)
             shrinkage = regression_to_the_mean(amplitude, true_amplitude)
             entry["per_lead"][name] = {
                 "psnr": float(scores["psnr"][:, j].mean()),
@@ -234,6 +242,15 @@ def evaluate_setting(
         if held_out and method != "regression":
             entry["psnr_unseen"] = {n: float(scores["psnr"][:, targets.index(n)].mean()) for n in held_out}
         report["methods"][method] = entry
+    # regression to the mean, hybrid against regression: is the difference beyond record sampling?
+    report["variance_ratio_difference"] = {
+        name: variance_ratio_difference(
+            record_amplitudes["hybrid"][name][0], record_amplitudes["regression"][name][0], record_amplitudes["hybrid"][name][1],
+            probability=VARIANCE_RATIO_PROBABILITY, random_seed=random_seed,
+        )
+        for name in supervised
+        if name in PRECORDIAL
+    }
     return report
 
 
@@ -252,6 +269,13 @@ def _table(report: dict[str, Any]) -> str:
         lines.append(f"| {method} | {entry['psnr_supervised']:.2f} | {entry['psnr_precordial']:.2f} | " + " | ".join(cells) + " |")
         if "psnr_unseen" in entry:
             lines.append(f"|   unseen ({method}) | " + ", ".join(f"{k} {v:.2f} dB" for k, v in entry["psnr_unseen"].items()) + " |")
+    differences = report.get("variance_ratio_difference", {})
+    if differences:
+        probability = next(iter(differences.values()))["probability"]
+        lines.append(
+            f"VR hybrid - VR regression ({probability:.0%} paired bootstrap over records): "
+            + ", ".join(f"{k} {d['estimate']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]" for k, d in differences.items())
+        )
     return "\n".join(lines)
 
 

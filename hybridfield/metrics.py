@@ -25,6 +25,7 @@ __all__ = [
     "interval_score",
     "peak_to_peak",
     "regression_to_the_mean",
+    "variance_ratio_difference",
     "PopulationRegression",
 ]
 
@@ -167,6 +168,71 @@ def regression_to_the_mean(predicted_amplitude: Any, true_amplitude: Any) -> dic
     error = predicted - truth
     correlation = 0.0 if np.ptp(error) == 0 else float(np.corrcoef(error, truth)[0, 1])
     return {"variance_ratio": float(np.var(predicted) / np.var(truth)), "error_correlation": correlation}
+
+
+def variance_ratio_difference(
+    first_amplitude: Any,
+    second_amplitude: Any,
+    true_amplitude: Any,
+    *,
+    probability: float,
+    n_resamples: int = 2000,
+    random_seed: int = 0,
+) -> dict[str, float]:
+    """Difference of two methods' variance ratios on the same records, with a paired bootstrap interval.
+
+    With a few dozen records a variance ratio is itself uncertain; resampling the records (the
+    same draw for both methods and the truth) says whether one method keeps more of the
+    amplitude spread than the other beyond that sampling noise.
+
+    Parameters
+    ----------
+    first_amplitude, second_amplitude, true_amplitude : (n_records,) float, mV
+        Peak-to-peak amplitudes per record of the two methods and of the truth.
+    probability : float
+        Central probability of the percentile interval, in (0, 1) (e.g. 0.9).
+    n_resamples : int
+        Bootstrap draws.
+    random_seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    difference : dict
+        ``estimate`` (variance ratio of the first minus that of the second), ``low`` and ``high``
+        (the interval), ``probability``.
+    """
+    from scipy.stats import bootstrap
+
+    first, truth = _pair(first_amplitude, true_amplitude)
+    second, _ = _pair(second_amplitude, true_amplitude)
+    if truth.ndim != 1 or truth.size < 3:
+        raise ValueError(f"need at least 3 records as 1-D arrays, got shape {truth.shape}")
+    if np.ptp(truth) == 0:
+        raise ValueError("true_amplitude is the same for every record: the variance ratio is undefined")
+    probability = float(probability)
+    if not 0 < probability < 1:
+        raise ValueError(f"probability must be in (0, 1), got {probability}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+
+    def statistic(a: np.ndarray, b: np.ndarray, t: np.ndarray, axis: int = -1) -> np.ndarray:
+        # a resample of identical true amplitudes has no spread: its ratio is undefined, not infinite
+        spread = np.var(t, axis=axis)
+        return np.where(spread > 0, (np.var(a, axis=axis) - np.var(b, axis=axis)) / np.where(spread > 0, spread, 1.0), np.nan)
+
+    result = bootstrap(
+        (first, second, truth), statistic, paired=True, vectorized=True, n_resamples=int(n_resamples),
+        confidence_level=probability, method="percentile", random_state=np.random.default_rng(random_seed),
+    )
+    if not (np.isfinite(result.confidence_interval.low) and np.isfinite(result.confidence_interval.high)):
+        raise ValueError("the bootstrap interval is undefined (resamples without amplitude spread); use more records")
+    return {
+        "estimate": float(statistic(first, second, truth)),
+        "low": float(result.confidence_interval.low),
+        "high": float(result.confidence_interval.high),
+        "probability": probability,
+    }
 
 
 class PopulationRegression:

@@ -20,6 +20,7 @@ from hybridfield.metrics import (
     peak_to_peak,
     regression_to_the_mean,
     rmse,
+    variance_ratio_difference,
 )
 
 
@@ -141,6 +142,45 @@ def test_regression_to_the_mean_shrunk_prediction() -> None:
     figures = regression_to_the_mean(noisy, true)
     assert figures["variance_ratio"] > 1.0
     assert abs(figures["error_correlation"]) < 0.5
+
+
+def test_variance_ratio_difference_of_a_shrunk_and_a_faithful_method() -> None:
+    # shrunk halfway to the mean (VR 1/4) against the truth itself (VR 1): exactly -0.75, and the
+    # paired interval (the same records drawn for both) holds it and excludes no difference
+    rng = np.random.default_rng(3)
+    true = rng.uniform(0.5, 3.0, 40)
+    shrunk = true.mean() + 0.5 * (true - true.mean())
+    difference = variance_ratio_difference(shrunk, true, true, probability=0.9, random_seed=1)
+    assert difference["estimate"] == pytest.approx(-0.75)
+    assert difference["low"] <= -0.75 <= difference["high"] < 0.0
+    assert difference["probability"] == 0.9
+    same = variance_ratio_difference(shrunk, shrunk, true, probability=0.9)
+    assert same["estimate"] == same["low"] == same["high"] == 0.0
+
+
+def test_variance_ratio_difference_interval_covers_a_null_difference_at_its_rate() -> None:
+    # two methods with the same expected variance ratio (independent noise of equal size): the 80 %
+    # interval should contain 0 in about 80 % of repeated studies (fixed seeds; binomial 60 studies)
+    rng = np.random.default_rng(4)
+    covered = 0
+    for study in range(60):
+        true = rng.uniform(0.5, 3.0, 30)
+        first, second = true + rng.normal(0, 0.3, 30), true + rng.normal(0, 0.3, 30)
+        difference = variance_ratio_difference(first, second, true, probability=0.8, n_resamples=400, random_seed=study)
+        covered += difference["low"] <= 0.0 <= difference["high"]
+    assert 0.6 <= covered / 60 <= 0.95
+
+
+def test_variance_ratio_difference_rejects_bad_input() -> None:
+    true = np.array([0.8, 1.2, 2.0, 1.5, 0.9])
+    with pytest.raises(ValueError, match="probability must be in"):
+        variance_ratio_difference(true, true, true, probability=90)
+    with pytest.raises(ValueError, match="same for every record"):
+        variance_ratio_difference(true, true, np.ones(5), probability=0.9)
+    with pytest.raises(ValueError, match="same shape"):
+        variance_ratio_difference(true[:4], true, true, probability=0.9)
+    with pytest.raises(ValueError, match="NaN|finite"):
+        variance_ratio_difference(np.array([0.8, np.nan, 2.0, 1.5, 0.9]), true, true, probability=0.9)
 
 
 def test_regression_to_the_mean_perfect_prediction_is_not_silently_nan() -> None:
