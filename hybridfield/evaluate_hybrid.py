@@ -154,6 +154,8 @@ def evaluate_setting(
         minus the regression's with a paired bootstrap interval over records
         (:func:`~hybridfield.metrics.variance_ratio_difference`).
     """
+    import torch
+
     from .nefnet import NefNet
     from .uncertainty import fit_population_model
 
@@ -176,6 +178,7 @@ def evaluate_setting(
         simulated = simulated_cycles(
             simulated_records, inputs=inputs, exclude_views=held_out, population=population, random_seed=random_seed + fold
         )
+        torch.manual_seed(random_seed + fold)  # the random hidden features of the linear path come from here
         network = NefNet()
         if simulated_epochs:
             train_hybrid(network, simulated, epochs=simulated_epochs, random_seed=random_seed + fold, progress=False)
