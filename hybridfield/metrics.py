@@ -145,6 +145,16 @@ def peak_to_peak(signals: Any, *, axis: int = -1) -> np.ndarray:
     return np.ptp(as_finite_array(signals, "signals"), axis=axis)
 
 
+def _record_amplitudes(predicted_amplitude: Any, true_amplitude: Any, figure: str) -> tuple[np.ndarray, np.ndarray]:
+    """Checked per-record amplitudes: 1-D, at least 3 records, a true spread to compare against."""
+    predicted, truth = _pair(predicted_amplitude, true_amplitude)
+    if predicted.ndim != 1 or predicted.size < 3:
+        raise ValueError(f"need at least 3 records as 1-D arrays, got shape {predicted.shape}")
+    if np.ptp(truth) == 0:
+        raise ValueError(f"true_amplitude is the same for every record: {figure} is undefined")
+    return predicted, truth
+
+
 def regression_to_the_mean(predicted_amplitude: Any, true_amplitude: Any) -> dict[str, float]:
     """Regression-to-the-mean figures across records for one lead.
 
@@ -160,11 +170,7 @@ def regression_to_the_mean(predicted_amplitude: Any, true_amplitude: Any) -> dic
         (corr(predicted - true, true); 0.0 when the error is the same for every record, which
         then does not depend on the amplitude at all).
     """
-    predicted, truth = _pair(predicted_amplitude, true_amplitude)
-    if predicted.ndim != 1 or predicted.size < 3:
-        raise ValueError(f"need at least 3 records as 1-D arrays, got shape {predicted.shape}")
-    if np.ptp(truth) == 0:
-        raise ValueError("true_amplitude is the same for every record: regression to the mean is undefined")
+    predicted, truth = _record_amplitudes(predicted_amplitude, true_amplitude, "regression to the mean")
     error = predicted - truth
     correlation = 0.0 if np.ptp(error) == 0 else float(np.corrcoef(error, truth)[0, 1])
     return {"variance_ratio": float(np.var(predicted) / np.var(truth)), "error_correlation": correlation}
@@ -204,12 +210,8 @@ def variance_ratio_difference(
     """
     from scipy.stats import bootstrap
 
-    first, truth = _pair(first_amplitude, true_amplitude)
-    second, _ = _pair(second_amplitude, true_amplitude)
-    if truth.ndim != 1 or truth.size < 3:
-        raise ValueError(f"need at least 3 records as 1-D arrays, got shape {truth.shape}")
-    if np.ptp(truth) == 0:
-        raise ValueError("true_amplitude is the same for every record: the variance ratio is undefined")
+    first, truth = _record_amplitudes(first_amplitude, true_amplitude, "the variance ratio")
+    second, _ = _record_amplitudes(second_amplitude, true_amplitude, "the variance ratio")
     probability = float(probability)
     if not 0 < probability < 1:
         raise ValueError(f"probability must be in (0, 1), got {probability}")

@@ -352,8 +352,9 @@ class NefNet(nn.Module):
         )
         self.output = nn.Conv1d(c, 1, 1)
         if config.hybrid:
-            # the linear path of the residual: per (query, input) weight and a per-query gain of the
-            # physical prediction, both functions of the Angular Encodings (zero at initialisation)
+            # the linear path of the residual: per (query, input) weight, a per-query gain of the
+            # physical prediction and (optionally) a per-input heart-vector map, all functions of
+            # the Angular Encodings (zero at initialisation)
             self.linear_weights = nn.Sequential(nn.Linear(24, config.linear_hidden), nn.GELU(), nn.Linear(config.linear_hidden, 1))
             self.physics_gain = _angle_mlp(config.linear_hidden, 1)
             if config.heart_vector_path:
