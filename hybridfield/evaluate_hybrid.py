@@ -35,7 +35,7 @@ import numpy as np
 
 from .data import ECG
 from .metrics import PopulationRegression, regression_to_the_mean, variance_ratio_difference
-from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
+from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
 
 __all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL", "VARIANCE_RATIO_PROBABILITY"]
 
@@ -113,6 +113,7 @@ def evaluate_setting(
     linear_ridge: float = LINEAR_RIDGE,
     linear_gain_ridge: float = PHYSICS_GAIN_RIDGE,
     heart_vector_ridge: float = HEART_VECTOR_RIDGE,
+    linear_real_weight: float = REAL_CYCLE_WEIGHT,
     freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
@@ -139,6 +140,8 @@ def evaluate_setting(
     linear_ridge, linear_gain_ridge, heart_vector_ridge : float
         Its ridge penalties (relative) for the per-pair weights, the physics gain and the
         heart-vector correction.
+    linear_real_weight : float
+        Weight of the real cycles against the simulated ones in that fit.
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
     random_seed : int
@@ -185,7 +188,7 @@ def evaluate_setting(
         train_hybrid(
             network, [train, simulated], epochs=epochs, linear_start=[train, simulated] if linear_start else None,
             linear_ridge=linear_ridge, linear_gain_ridge=linear_gain_ridge, heart_vector_ridge=heart_vector_ridge,
-            freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
+            linear_real_weight=linear_real_weight, freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
         )
         predictions = {
             "physics": test.physical,
@@ -306,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
     parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
     parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
+    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
@@ -323,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
             simulated_epochs=arguments.simulated_epochs, linear_ridge=arguments.linear_ridge,
-            linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge, **settings[name],
+            linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge,
+            linear_real_weight=arguments.real_weight, **settings[name],
         )
         print(_table(reports[name]), flush=True)
     if arguments.output:

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .evaluate_uncertainty import load_shared_records
     from .nefnet import NefNet, NefNetConfig
-    from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, PREPROCESSING, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
+    from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, PREPROCESSING, REAL_CYCLE_WEIGHT, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
     parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
     parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
+    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     # field decoder trains (the recipe measured by hybridfield.evaluate_hybrid)
     history = train_hybrid(
         network, sets, epochs=arguments.epochs, linear_start=sets, linear_ridge=arguments.linear_ridge,
-        linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge, freeze_linear=True,
+        linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge,
+        linear_real_weight=arguments.real_weight, freeze_linear=True,
         random_seed=arguments.random_seed,
     )
     contract = dict(PREPROCESSING)
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "linear_ridge": arguments.linear_ridge,
         "linear_gain_ridge": arguments.gain_ridge,
         "heart_vector_ridge": arguments.heart_vector_ridge,
+        "linear_real_weight": arguments.real_weight,
         "random_seed": arguments.random_seed,
         "final_train_mae_scaled": history[-1]["train_mae"],
         "command": "python -m hybridfield.train_hybrid",

@@ -387,6 +387,48 @@ def test_linear_path_start_recovers_a_linear_residual_exactly() -> None:
         fit_linear_path(NefNet(NefNetConfig(hybrid=False)), shifted)
 
 
+def test_linear_path_real_weight_is_repetition_and_settles_between_disagreeing_sources() -> None:
+    """The same cycles labelled real (targets 1.4 x physics) and simulated (targets = physics):
+    with the gain alone free, the closed form settles on the weighted mean 0.4 k / (k + 1) of the
+    two corrections, and ``real_weight=k`` equals repeating the real set k times."""
+    import dataclasses
+
+    from hybridfield.panorama import fit_linear_path, predict_cycles, simulated_cycles
+
+    cycles = simulated_cycles(2, n_random_views=3, noise_mv=0.0, duration=4.0, random_seed=3)
+    keep = ~cycles.exact_views
+    mask = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
+    simulated = dataclasses.replace(cycles, targets=np.where(keep[None, :, None] & mask, cycles.physical, cycles.targets))
+    real = dataclasses.replace(
+        cycles, targets=np.where(keep[None, :, None] & mask, 1.4 * cycles.physical, cycles.targets).astype(np.float32),
+        source="real",
+    )
+    free_gain = {"ridge": 1e8, "gain_ridge": 1e-10, "heart_vector_ridge": 1e8}
+    torch.manual_seed(0)
+    network = NefNet(NefNetConfig())
+    start = {k: v.clone() for k, v in network.state_dict().items()}
+    fit_linear_path(network, [real, simulated], real_weight=3.0, **free_gain)
+    with torch.no_grad():
+        network.output.weight.zero_()
+        network.output.bias.zero_()
+    correction = predict_cycles(network, cycles) - cycles.physical
+    taper = cycle_taper(torch.from_numpy(cycles.lengths), cycles.targets.shape[2], network.config.taper_samples).numpy()
+    inside = (taper[:, None, :] == 1.0) & keep[None, :, None]
+    expected = 0.3 * cycles.physical  # 0.4 x 3 / (3 + 1)
+    assert np.abs(correction - expected)[inside].max() < 1e-3 * np.abs(cycles.physical).max()
+    # equal weight would have settled at 0.2: the weight is what moved it
+    assert np.abs(0.2 * cycles.physical - expected)[inside].max() > 0.05 * np.abs(cycles.physical).max()
+    repeated = NefNet(NefNetConfig())
+    repeated.load_state_dict(start)
+    fit_linear_path(repeated, [real, real, real, simulated], real_weight=1.0, **free_gain)
+    for name in ("linear_weights", "physics_gain", "heart_vector_map"):
+        for weighted, copies in zip(getattr(network, name)[-1].parameters(), getattr(repeated, name)[-1].parameters()):
+            torch.testing.assert_close(weighted, copies, rtol=1e-5, atol=1e-7)
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="real_weight must be"):
+            fit_linear_path(network, [real, simulated], real_weight=bad)
+
+
 def test_view_directions_match_the_geometry() -> None:
     from geometry.angles import direction_from_angles
 
