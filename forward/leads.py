@@ -16,7 +16,6 @@ Z posterior); EASI (Dower 1988) ES = E - S, AS = A - S, AI = A - I.
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any

@@ -64,9 +64,9 @@ def test_shape_dtype_and_sample_count():
 
 def test_peak_qrs_moment_in_documented_range(simulations):
     assert 0.02 <= PEAK_QRS_MOMENT <= 0.03
-    for condition, (heart_vector, annotations) in simulations.items():
-        assert annotations.n_beats >= 5, condition
-        peaks = np.array([np.linalg.norm(seg, axis=0).max() for seg in qrs_segments(heart_vector, annotations)])
+    for condition, (heart_vector, beat_annotations) in simulations.items():
+        assert beat_annotations.n_beats >= 5, condition
+        peaks = np.array([np.linalg.norm(seg, axis=0).max() for seg in qrs_segments(heart_vector, beat_annotations)])
         assert np.all(np.abs(peaks / PEAK_QRS_MOMENT - 1.0) < 0.10), (condition, peaks)
         # ... and the QRS is the largest deflection of the beat (P and T are smaller).
         assert np.abs(heart_vector).max() <= 1.10 * PEAK_QRS_MOMENT
