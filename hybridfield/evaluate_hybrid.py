@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         0 on success.
     """
     from .evaluate_uncertainty import load_shared_records
+    from .train_hybrid import _add_linear_path_arguments, _linear_path_options
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -306,10 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
     parser.add_argument("--simulated-epochs", type=int, default=0)
-    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
-    parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
-    parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
-    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
+    _add_linear_path_arguments(parser)
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
@@ -326,9 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ==", flush=True)
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
-            simulated_epochs=arguments.simulated_epochs, linear_ridge=arguments.linear_ridge,
-            linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge,
-            linear_real_weight=arguments.real_weight, **settings[name],
+            simulated_epochs=arguments.simulated_epochs, **_linear_path_options(arguments), **settings[name],
         )
         print(_table(reports[name]), flush=True)
     if arguments.output:

@@ -27,6 +27,26 @@ __all__ = ["main", "INPUT_SETS"]
 INPUT_SETS = (("I", "II", "V5"), ("II", "V2", "V5"))
 
 
+def _add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:
+    # the linear path's fit options, shared by this CLI and hybridfield.evaluate_hybrid
+    from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT
+
+    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
+    parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
+    parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
+    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
+
+
+def _linear_path_options(arguments: argparse.Namespace) -> dict[str, float]:
+    # those options as keywords of train_hybrid and evaluate_setting (and as the contract records them)
+    return {
+        "linear_ridge": arguments.linear_ridge,
+        "linear_gain_ridge": arguments.gain_ridge,
+        "heart_vector_ridge": arguments.heart_vector_ridge,
+        "linear_real_weight": arguments.real_weight,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train on the shared records plus simulation and write the bundled weights.
 
@@ -44,16 +64,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from .evaluate_uncertainty import load_shared_records
     from .nefnet import NefNet, NefNetConfig
-    from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, PREPROCESSING, REAL_CYCLE_WEIGHT, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
+    from .panorama import PREPROCESSING, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
-    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
-    parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
-    parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
-    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
+    _add_linear_path_arguments(parser)
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
@@ -71,10 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     # the residual's linear path is fitted in closed form on all cycles, then kept while the
     # field decoder trains (the recipe measured by hybridfield.evaluate_hybrid)
     history = train_hybrid(
-        network, sets, epochs=arguments.epochs, linear_start=sets, linear_ridge=arguments.linear_ridge,
-        linear_gain_ridge=arguments.gain_ridge, heart_vector_ridge=arguments.heart_vector_ridge,
-        linear_real_weight=arguments.real_weight, freeze_linear=True,
-        random_seed=arguments.random_seed,
+        network, sets, epochs=arguments.epochs, linear_start=sets, freeze_linear=True,
+        random_seed=arguments.random_seed, **_linear_path_options(arguments),
     )
     contract = dict(PREPROCESSING)
     contract["training"] = {
@@ -84,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulated_records_per_input_set": arguments.simulated_records,
         "epochs": arguments.epochs,
         "linear_path": "closed-form start on all training cycles, frozen while the field decoder trains",
-        "linear_ridge": arguments.linear_ridge,
-        "linear_gain_ridge": arguments.gain_ridge,
-        "heart_vector_ridge": arguments.heart_vector_ridge,
-        "linear_real_weight": arguments.real_weight,
+        **_linear_path_options(arguments),
         "random_seed": arguments.random_seed,
         "final_train_mae_scaled": history[-1]["train_mae"],
         "command": "python -m hybridfield.train_hybrid",
