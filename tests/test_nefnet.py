@@ -63,6 +63,29 @@ def _run(network: NefNet, batch: dict, **kwargs):
     return network(batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"], **kwargs)
 
 
+def _with_kept_targets(cycles, values: np.ndarray):
+    """``cycles`` with targets replaced by ``values`` inside each cycle on the views that are not
+    exact combinations of the inputs (the ones the linear path is fitted on)."""
+    import dataclasses
+
+    keep = ~cycles.exact_views
+    inside = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
+    return dataclasses.replace(cycles, targets=np.where(keep[None, :, None] & inside, values, cycles.targets).astype(np.float32))
+
+
+def _field_decoder_off(network: NefNet) -> None:
+    # zero the convolutional path's output layer, to see the linear path alone
+    with torch.no_grad():
+        network.output.weight.zero_()
+        network.output.bias.zero_()
+
+
+def _untapered(cycles, network: NefNet) -> np.ndarray:
+    """(n_cycles, length) bool: where the residual's taper is 1 (away from the cycle ends)."""
+    taper = cycle_taper(torch.from_numpy(cycles.lengths), cycles.targets.shape[2], network.config.taper_samples)
+    return taper.numpy() == 1.0
+
+
 # ----------------------------------------------------------------------------------------------
 # Building blocks
 # ----------------------------------------------------------------------------------------------
@@ -355,28 +378,22 @@ def test_simulated_cycles_have_consistent_ground_truth() -> None:
 def test_linear_path_start_recovers_a_linear_residual_exactly() -> None:
     """Targets that are physics plus a linear map of the inputs and physics: the closed-form start
     of the linear path reproduces them (inside the taper) and leaves no residual energy."""
-    import dataclasses
-
     from hybridfield.panorama import fit_linear_path, predict_cycles, simulated_cycles
 
     cycles = simulated_cycles(2, n_random_views=3, noise_mv=0.0, duration=4.0, random_seed=3)
     keep = ~cycles.exact_views
-    mask = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
     # a view-independent correction: 0.4 x physics + 0.25 x first input (biases of the last layers)
     linear = 0.4 * cycles.physical + 0.25 * cycles.inputs[:, :1]
-    targets = np.where(keep[None, :, None] & mask, cycles.physical + linear, cycles.targets).astype(np.float32)
-    shifted = dataclasses.replace(cycles, targets=targets)
+    shifted = _with_kept_targets(cycles, cycles.physical + linear)
+    targets = shifted.targets
     torch.manual_seed(0)
     network = NefNet(NefNetConfig())
     before = predict_cycles(network, shifted)
     left = fit_linear_path(network, shifted, ridge=1e-10, gain_ridge=1e-10, heart_vector_ridge=1e-10)
     assert left < 1e-3  # only the taper's ramps, where the residual fades out, are left
-    with torch.no_grad():  # switch the convolutional path off to see the linear path alone
-        network.output.weight.zero_()
-        network.output.bias.zero_()
+    _field_decoder_off(network)
     after = predict_cycles(network, shifted)
-    taper = cycle_taper(torch.from_numpy(cycles.lengths), cycles.targets.shape[2], network.config.taper_samples).numpy()
-    inside = (taper[:, None, :] == 1.0) & keep[None, :, None]
+    inside = _untapered(cycles, network)[:, None, :] & keep[None, :, None]
     scale = np.abs(targets).max()
     assert np.abs(after - targets)[inside].max() < 1e-4 * scale
     assert np.abs(before - targets)[inside].max() > 0.1 * scale  # the start moved the network
@@ -397,23 +414,16 @@ def test_linear_path_real_weight_is_repetition_and_settles_between_disagreeing_s
 
     cycles = simulated_cycles(2, n_random_views=3, noise_mv=0.0, duration=4.0, random_seed=3)
     keep = ~cycles.exact_views
-    mask = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
-    simulated = dataclasses.replace(cycles, targets=np.where(keep[None, :, None] & mask, cycles.physical, cycles.targets))
-    real = dataclasses.replace(
-        cycles, targets=np.where(keep[None, :, None] & mask, 1.4 * cycles.physical, cycles.targets).astype(np.float32),
-        source="real",
-    )
+    simulated = _with_kept_targets(cycles, cycles.physical)
+    real = dataclasses.replace(_with_kept_targets(cycles, 1.4 * cycles.physical), source="real")
     free_gain = {"ridge": 1e8, "gain_ridge": 1e-10, "heart_vector_ridge": 1e8}
     torch.manual_seed(0)
     network = NefNet(NefNetConfig())
     start = {k: v.clone() for k, v in network.state_dict().items()}
     fit_linear_path(network, [real, simulated], real_weight=3.0, **free_gain)
-    with torch.no_grad():
-        network.output.weight.zero_()
-        network.output.bias.zero_()
+    _field_decoder_off(network)
     correction = predict_cycles(network, cycles) - cycles.physical
-    taper = cycle_taper(torch.from_numpy(cycles.lengths), cycles.targets.shape[2], network.config.taper_samples).numpy()
-    inside = (taper[:, None, :] == 1.0) & keep[None, :, None]
+    inside = _untapered(cycles, network)[:, None, :] & keep[None, :, None]
     expected = 0.3 * cycles.physical  # 0.4 x 3 / (3 + 1)
     assert np.abs(correction - expected)[inside].max() < 1e-3 * np.abs(cycles.physical).max()
     # equal weight would have settled at 0.2: the weight is what moved it
@@ -445,8 +455,6 @@ def test_heart_vector_correction_is_recovered_and_carries_over_to_untrained_view
     vector seen along every view direction: with the per-pair weights held at zero by a huge
     ridge, the closed form finds it through the heart-vector map alone, and the map then predicts
     the correction on views it never saw."""
-    import dataclasses
-
     from geometry.angles import direction_from_angles
 
     from hybridfield.panorama import fit_linear_path, predict_cycles, simulated_cycles
@@ -457,10 +465,7 @@ def test_heart_vector_correction_is_recovered_and_carries_over_to_untrained_view
         angles = cycles.target_angles.astype(np.float64)  # float32 pi may round just above pi
         directions = direction_from_angles(np.clip(angles[..., 0], 0, np.pi), np.clip(angles[..., 1], -np.pi, np.pi))
         linear = np.einsum("nqa,av,nvt->nqt", directions, correction, cycles.inputs)
-        mask = (np.arange(cycles.targets.shape[2])[None, :] < cycles.lengths[:, None])[:, None, :]
-        keep = ~cycles.exact_views
-        targets = np.where(keep[None, :, None] & mask, cycles.physical + linear, cycles.targets).astype(np.float32)
-        return dataclasses.replace(cycles, targets=targets)
+        return _with_kept_targets(cycles, cycles.physical + linear)
 
     trained = corrected(simulated_cycles(2, n_random_views=4, noise_mv=0.0, duration=4.0, random_seed=3))
     untrained = corrected(simulated_cycles(1, n_random_views=6, noise_mv=0.0, duration=4.0, random_seed=11))
@@ -469,21 +474,16 @@ def test_heart_vector_correction_is_recovered_and_carries_over_to_untrained_view
     left = fit_linear_path(network, trained, ridge=1e6, gain_ridge=1e6, heart_vector_ridge=1e-10)
     assert left < 1e-3
     assert torch.abs(network.linear_weights[-1].weight).max() < 1e-4  # the pair weights did not take part
-    with torch.no_grad():
-        network.output.weight.zero_()
-        network.output.bias.zero_()
+    _field_decoder_off(network)
     new_views = [k for k, name in enumerate(untrained.target_names) if name == "sim"]
     after = predict_cycles(network, untrained)[:, new_views]
-    taper = cycle_taper(torch.from_numpy(untrained.lengths), untrained.targets.shape[2], network.config.taper_samples).numpy()
-    inside = np.broadcast_to(taper[:, None, :] == 1.0, after.shape)
+    inside = np.broadcast_to(_untapered(untrained, network)[:, None, :], after.shape)
     truth = untrained.targets[:, new_views]
     assert np.abs(after - truth)[inside].max() < 1e-3 * np.abs(truth).max()
     # and without the map (the same fit with it held at zero) those views keep the physics' error
     network = NefNet(NefNetConfig())
     fit_linear_path(network, trained, ridge=1e6, gain_ridge=1e6, heart_vector_ridge=1e6)
-    with torch.no_grad():
-        network.output.weight.zero_()
-        network.output.bias.zero_()
+    _field_decoder_off(network)
     without = predict_cycles(network, untrained)[:, new_views]
     assert np.abs(without - truth)[inside].max() > 0.05 * np.abs(truth).max()
     with pytest.raises(ValueError, match="heart_vector_ridge must be"):
