@@ -301,6 +301,35 @@ def view_directions(angles: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.sin(theta) * torch.cos(phi), torch.sin(theta) * torch.sin(phi), torch.cos(theta)], dim=-1)
 
 
+def _time_major(stack: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """Run a stack of 1-D convolutions and activations on time-major features.
+
+    ``features`` is ``(n, channels, 1, length)`` in channels-last memory (time-major: each
+    sample's channels adjacent). Every ``nn.Conv1d`` is applied as the equivalent 2-D convolution
+    with a kernel of height 1; other layers (activations) are applied as they are. The weights
+    stay those of the ``nn.Conv1d`` modules, so checkpoints are unchanged. Why: on CPU, oneDNN
+    runs these 2-D channels-last convolutions at the network's small channel counts 2-2.5 times
+    faster than the same 1-D convolutions in channels-first memory (the decoder's first
+    convolution over 3,072 cycle-views: 62 ms against 151 ms on 2 cores), and the output agrees
+    to float rounding.
+    """
+    layers = stack if isinstance(stack, nn.Sequential) else (stack,)
+    for layer in layers:
+        if isinstance(layer, nn.Conv1d):
+            features = F.conv2d(
+                features, layer.weight.unsqueeze(2), layer.bias,
+                stride=(1, layer.stride[0]), padding=(0, layer.padding[0]), groups=layer.groups,
+            )
+        else:
+            features = layer(features)
+    return features
+
+
+def _channels_last(features: torch.Tensor) -> torch.Tensor:
+    """``(n, channels, length)`` to ``(n, channels, 1, length)`` in channels-last (time-major) memory."""
+    return features.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+
+
 def _angle_mlp(hidden: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(12, hidden), nn.GELU(), nn.Linear(hidden, out))
 
@@ -439,12 +468,14 @@ class NefNet(nn.Module):
         deflection : (n_cycles, n_views, channels, 7, region_bins) tensor
         """
         n, v, length = signals.shape
-        features = self.encoder(signals.reshape(n * v, 1, length))  # shared weights: one group per view
-        features = features * self.encoder_angle(angular_encoding(angles)).reshape(n * v, -1, 1)
-        basic = F.adaptive_avg_pool1d(self.to_basic(features), self.config.basic_bins)
+        # shared weights: every view through the same stack, time-major for speed (_time_major)
+        features = _time_major(self.encoder, _channels_last(signals.reshape(n * v, 1, length)))
+        features = features * self.encoder_angle(angular_encoding(angles)).reshape(n * v, -1, 1, 1)
+        basic = F.adaptive_avg_pool1d(_time_major(self.to_basic, features).squeeze(2), self.config.basic_bins)
         scale = features.shape[-1] / length
         feature_boundaries = (boundaries * scale).repeat_interleave(v, dim=0)
-        deflection = roi_align(self.to_deflection(features), feature_boundaries, self.config.region_bins)
+        deflection_features = _time_major(self.to_deflection, features).squeeze(2).contiguous()
+        deflection = roi_align(deflection_features, feature_boundaries, self.config.region_bins)
         return basic.reshape(n, v, *basic.shape[1:]), deflection.reshape(n, v, *deflection.shape[1:])
 
     def decode(
@@ -479,15 +510,17 @@ class NefNet(nn.Module):
         regions = regions.reshape(n, REGION_COUNT, c, -1).permute(0, 2, 1, 3)
         deflection_features = reverse_roi_align(regions, boundaries * (feature_length / length), feature_length)
         basic_features = F.interpolate(basic, size=feature_length, mode="linear", align_corners=False)
-        field = torch.cat([basic_features, deflection_features], dim=1)  # (n, 2c, T')
-        conditioned = field[:, None] * self.decoder_angle(angular_encoding(query_angles))[..., None]  # (n, q, 2c, T')
-        conditioned = conditioned.reshape(n * q, 2 * c, feature_length)
+        field = torch.cat([basic_features, deflection_features], dim=1).transpose(1, 2)  # (n, T', 2c)
+        angle_scale = self.decoder_angle(angular_encoding(query_angles))  # (n, q, 2c)
+        # time-major (n q, T', channels) so the convolutions run channels-last (see _time_major)
+        conditioned = (field[:, None] * angle_scale[:, :, None, :]).reshape(n * q, feature_length, 2 * c)
         if self.config.hybrid:
             if physical is None:
                 raise ValueError("a hybrid NefNet needs the physical prediction of every query view")
             pooled = F.avg_pool1d(physical.reshape(n * q, 1, length), self.config.downsample)
-            conditioned = torch.cat([conditioned, pooled], dim=1)
-        return self.output(self.decoder(conditioned)).reshape(n, q, feature_length)
+            conditioned = torch.cat([conditioned, pooled.reshape(n * q, feature_length, 1)], dim=-1)
+        decoded = _time_major(self.decoder, conditioned.transpose(1, 2).unsqueeze(2))
+        return _time_major(self.output, decoded).reshape(n, q, feature_length)
 
     def forward(
         self,

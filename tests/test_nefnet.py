@@ -172,6 +172,32 @@ def test_network_is_scale_equivariant() -> None:
         np.testing.assert_allclose(_run(network, doubled).numpy(), 2 * _run(network, batch).numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_time_major_convolutions_equal_the_channels_first_modules() -> None:
+    # forward runs every Conv1d as a channels-last 2-D convolution (for speed); it must be the
+    # same function as the nn.Conv1d modules themselves: strided encoder, decoder, grouped layer
+    from hybridfield.nefnet import _channels_last, _time_major
+
+    torch.manual_seed(4)
+    network = NefNet(NefNetConfig(length=256, channels=6, downsample=4))
+    for parameter in network.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    grouped = torch.nn.Conv1d(14, 14, 3, padding=1, groups=7)
+    cases = [
+        (network.encoder, torch.randn(5, 1, 256)),
+        (network.decoder, torch.randn(5, 13, 64)),
+        (network.output, torch.randn(5, 6, 64)),
+        (grouped, torch.randn(3, 14, 40)),
+    ]
+    with torch.no_grad():
+        for stack, signals in cases:
+            expected = stack(signals)
+            got = _time_major(stack, _channels_last(signals)).squeeze(2)
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+    # the encoder halves the length twice: the strided layers were applied with their stride
+    assert cases[0][0](cases[0][1]).shape[-1] == 64
+
+
 def test_gradients_reach_every_parameter() -> None:
     from hybridfield.panorama import _loss
 
