@@ -8,9 +8,13 @@
   projects it through the lead vector of the query view on the same torso; a view that is by
   definition a combination of the inputs (III = II - I, the augmented leads, an input itself)
   also gets that combination of the inputs' non-dipolar part, so the lead identities hold
-  exactly (:func:`input_combinations`);
+  exactly (:func:`input_combinations`); with a single measured limb lead the other limb leads get
+  the smallest heart-vector correction that makes it exact, so Einthoven's and Goldberger's
+  identities hold with it (:func:`identity_weights`);
 - the **residual** is a small :class:`~hybridfield.nefnet.NefNet` that sees the input cycles,
-  their Nef-Net view angles, the query angle and the physical prediction, cycle by cycle.
+  their Nef-Net view angles, the query angle and the physical prediction, cycle by cycle; with a
+  single measured limb lead, the limb leads' residuals are projected onto the ones that keep the
+  identities with it (:func:`limb_residual_directions`), so the hybrid keeps them too.
 
 Whole recordings are processed cycle by cycle (Nef-Net protocol cycles: one P onset to the next,
 :func:`hybridfield.beats.nefnet_beats`); the residual is tapered to zero at each cycle's ends, so
@@ -56,6 +60,8 @@ __all__ = [
     "lead_view_angles",
     "forward_lead_name",
     "input_combinations",
+    "identity_weights",
+    "limb_residual_directions",
     "PREPROCESSING",
     "STANDARD_LEADS",
 ]
@@ -69,6 +75,9 @@ _LIMB_IDENTITIES = {
     "aVL": {"I": 1.0, "II": -0.5},
     "aVF": {"II": 1.0, "I": -0.5},
 }
+
+#: The six limb leads, all combinations of I and II.
+_LIMB_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF")
 
 #: Preprocessing every record goes through before the hybrid sees it (saved with the weights).
 PREPROCESSING: dict[str, Any] = {
@@ -212,8 +221,12 @@ def _lead_vector_array(keys: Sequence[Any]) -> np.ndarray:
     """(n, 3) default-torso BEM lead vectors, mV per mA*m, of lead names and (theta, phi) views."""
     from forward import lead_vectors
 
-    vectors = lead_vectors(_default_torso(), list(keys))
-    return np.array(list(vectors.values()))
+    # lead_vectors answers with a dict, one row per distinct view in order: ask for each once
+    unique = list(dict.fromkeys(keys))
+    rows = np.array(list(lead_vectors(_default_torso(), unique).values()))
+    if len(rows) != len(unique):
+        raise ValueError(f"views must name distinct lead vectors, got {list(keys)!r}")
+    return rows[[unique.index(key) for key in keys]]
 
 
 def _fit_heart_vector(signals: np.ndarray, input_names: Sequence[str], r_peaks: np.ndarray, fs: float, population: Any) -> np.ndarray:
@@ -274,12 +287,113 @@ def input_combinations(views: Sequence[Any], inputs: Sequence[str]) -> np.ndarra
     return out
 
 
+def _limb_plane_coordinates(views: Sequence[Any]) -> np.ndarray:
+    """(n_views, 2): each view as ``a I + b II`` if it is a limb lead (Einthoven, Goldberger), else 0."""
+    return input_combinations(views, ("I", "II"))
+
+
+def _single_limb_input(inputs: Sequence[str]) -> int | None:
+    """Index of the only input in the limb plane, or None when the inputs hold none or two or more."""
+    in_plane = np.flatnonzero(np.abs(_limb_plane_coordinates(inputs)).sum(axis=1) > 0)
+    return int(in_plane[0]) if len(in_plane) == 1 else None
+
+
+def identity_weights(views: Sequence[Any], inputs: Sequence[str]) -> np.ndarray:
+    """Weights with which each view carries the inputs' non-dipolar part in the physical projection.
+
+    The physical projection of a view is ``c_view . p + sum_k w_k (x_k - c_k . p)``: the fitted
+    heart vector ``p`` through the view's lead vector, plus these weights times what the fit
+    leaves of each measured input ``x_k``. The weights make the lead identities hold with the
+    measured leads, whatever the fit:
+
+    - a view that is a combination of the inputs (III = II - I, the augmented leads, an input
+      itself) gets that combination (:func:`input_combinations`): it reproduces the measurement;
+    - when the inputs hold exactly one limb lead ``m`` (II with V2 and V5, say), every other limb
+      lead ``v`` gets ``w_m = c_v . c_m / |c_m|^2``. This is the smallest change of the heart
+      vector that makes ``m`` exact (``p + c_m (x_m - c_m . p) / |c_m|^2``), and because the
+      torso's lead vectors obey the same identities as the leads (``c_I + c_III = c_II``),
+      Einthoven's (I + III = II) and Goldberger's identities then hold with the measured lead;
+    - every other view (precordial leads, arbitrary ``(theta, phi)`` views) gets 0: nothing ties
+      it to the inputs but the heart vector.
+
+    Parameters
+    ----------
+    views : sequence
+        Lead names and/or ``(theta, phi)`` pairs.
+    inputs : sequence of str
+        Input lead names.
+
+    Returns
+    -------
+    weights : (n_views, n_inputs) float
+    """
+    weights = input_combinations(views, inputs)
+    measured = _single_limb_input(inputs)
+    if measured is None:
+        return weights
+    partial = (np.abs(_limb_plane_coordinates(views)).sum(axis=1) > 0) & ~weights.any(axis=1)
+    if partial.any():
+        view_vectors = _lead_vector_array([views[k] for k in np.flatnonzero(partial)])
+        measured_vector = _lead_vector_array([inputs[measured]])[0]
+        weights[partial, measured] = view_vectors @ measured_vector / (measured_vector @ measured_vector)
+    return weights
+
+
+def limb_residual_directions(views: Sequence[Any], inputs: Sequence[str]) -> np.ndarray:
+    """How much of the limb plane's unmeasured direction each view holds (0 for most views).
+
+    When the inputs hold exactly one limb lead ``m``, the limb plane (every limb lead is
+    ``a I + b II``) has one direction the inputs do not fix, and each limb lead ``v`` is
+    ``alpha_v m + beta_v u`` for any second direction ``u``. A residual that keeps the identities
+    is ``beta_v rho(t)`` on every limb lead; ``beta_v`` is the 2-D cross product of ``m``'s and
+    ``v``'s ``(a, b)`` coordinates (its scale is arbitrary). The measured lead gets 0.
+
+    Parameters
+    ----------
+    views : sequence
+        Lead names and/or ``(theta, phi)`` pairs.
+    inputs : sequence of str
+        Input lead names.
+
+    Returns
+    -------
+    directions : (n_views,) float
+        All 0 when the inputs hold no limb lead (no identity ties the limb leads to the inputs)
+        or two (every limb lead is then exact).
+    """
+    measured = _single_limb_input(inputs)
+    if measured is None:
+        return np.zeros(len(views))
+    m = _limb_plane_coordinates([inputs[measured]])[0]
+    limb = _limb_plane_coordinates(views)
+    return m[0] * limb[:, 1] - m[1] * limb[:, 0]
+
+
+def _project_limb_residuals(residual: np.ndarray, directions: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+    """Project learned residuals ``(..., n_views, n)`` onto the identity-keeping ones ``beta_v rho``.
+
+    ``rho`` is the least-squares fit (equal weight per view) to the residuals of the views in
+    ``basis`` (a bool mask, default every view with a nonzero direction). True residuals of real
+    limb leads are of this form (the measured leads and the physical projection both keep the
+    identities), so the projection can only shrink the summed squared error over those views.
+    """
+    basis = directions != 0 if basis is None else basis & (directions != 0)
+    if not basis.any():
+        return residual
+    used = directions[basis]
+    rho = np.einsum("v,...vt->...t", used, residual[..., basis, :]) / (used @ used)
+    projected = residual.copy()
+    limb = directions != 0
+    projected[..., limb, :] = directions[limb, None] * rho[..., None, :]
+    return projected
+
+
 def _physical_projection(
     view_vectors: np.ndarray, combinations: np.ndarray, heart_vector: np.ndarray, inputs: np.ndarray, input_vectors: np.ndarray
 ) -> np.ndarray:
-    """Physical projection (n_views, n) mV: ``c_view . p`` plus, for views that are exact
-    combinations of the inputs, that combination of the inputs' non-dipolar part, so such views
-    reproduce the measured identity exactly (III = II - I whatever the fit)."""
+    """Physical projection (n_views, n) mV: ``c_view . p`` plus the inputs' non-dipolar part with
+    the weights of :func:`identity_weights`, so the lead identities hold with the measured leads
+    (III = II - I whatever the fit)."""
     return view_vectors @ heart_vector + combinations @ (inputs - input_vectors @ heart_vector)
 
 
@@ -380,6 +494,12 @@ class CycleSet:
         """(n_views,) bool: query views that are exact combinations of the inputs (no residual)."""
         named = [name if name != "sim" else (0.0, 0.0) for name in self.target_names]
         return input_combinations(named, self.input_names).any(axis=1)
+
+    @property
+    def limb_directions(self) -> np.ndarray:
+        """(n_views,) float: :func:`limb_residual_directions` of the query views (0 for ``"sim"`` views)."""
+        named = [name if name != "sim" else (0.0, 0.0) for name in self.target_names]
+        return limb_residual_directions(named, self.input_names)
 
     def subset(self, cycles: Any) -> "CycleSet":
         """The cycles selected by an index or boolean mask, as a new CycleSet.
@@ -520,7 +640,7 @@ def real_cycles(
     targets = [canonical_lead_name(n) for n in targets]
     target_vectors = _lead_vector_array(targets)
     input_vectors = _lead_vector_array(inputs)
-    combinations = input_combinations(targets, inputs)
+    combinations = identity_weights(targets, inputs)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "minimum", "maximum")}
     names: list[str] = []
     for ecg in records:
@@ -658,7 +778,7 @@ def simulated_cycles(
     query = [k for k, n in enumerate(standard) if n not in excluded]
     standard_vectors = _lead_vector_array(standard)
     input_nominal = _lead_vector_array(inputs)
-    combinations = np.vstack([input_combinations(standard, inputs), np.zeros((n_random_views, len(inputs)))])
+    combinations = np.vstack([identity_weights(standard, inputs), np.zeros((n_random_views, len(inputs)))])
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "angles")}
     input_angles = np.array([STANDARD_LEAD_ANGLES[n] for n in inputs], dtype=np.float32)
     for record in range(n_records):
@@ -1063,6 +1183,13 @@ def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, bat
     Returns
     -------
     prediction : (n_cycles, n_views, length) float32, mV
+
+    Notes
+    -----
+    When the inputs hold exactly one limb lead, the residuals of the limb leads among the query
+    views are projected onto the ones that keep Einthoven's and Goldberger's identities with it
+    (:func:`limb_residual_directions`; least squares over those views, so the result depends on
+    which limb leads the set holds: :meth:`HybridPanorama.predict` always uses all six).
     """
     import torch
 
@@ -1078,6 +1205,10 @@ def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, bat
                 batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"],
                 exact=batch["exact"],
             ).numpy()
+    directions = cycles.limb_directions
+    if directions.any():
+        # one measured limb lead: keep Einthoven's and Goldberger's identities (identity_weights)
+        out = cycles.physical + _project_limb_residuals(out - cycles.physical, directions)
     return out
 
 
@@ -1333,15 +1464,29 @@ class HybridPanorama:
         names, angles, keys = _parse_views(views)
         prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
         input_signals = np.array([prepared[n] for n in input_names])
-        combinations = input_combinations(keys, input_names)
+        directions = limb_residual_directions(keys, input_names)
+        if residual and self.network is not None and directions.any():
+            # one measured limb lead: the limb leads' residual is fitted over all six of them,
+            # whichever were asked for, so a view's prediction does not depend on the request
+            from geometry import STANDARD_LEAD_ANGLES
+
+            keys = [*keys, *_LIMB_LEADS]
+            angles = np.vstack([angles, [STANDARD_LEAD_ANGLES[name] for name in _LIMB_LEADS]])
         physical = _physical_projection(
-            _lead_vector_array(keys), combinations, vector, input_signals, _lead_vector_array(input_names)
+            _lead_vector_array(keys), identity_weights(keys, input_names), vector, input_signals,
+            _lead_vector_array(input_names),
         )
         learned = np.zeros_like(physical)
         if residual and self.network is not None:
-            exact = combinations.any(axis=1)  # identities of the inputs need no learned correction
+            exact = input_combinations(keys, input_names).any(axis=1)  # identities of the inputs need no learned correction
             learned = self._residual(prepared, input_names, segmentation, angles, physical, exact)
-        return names, angles, physical, learned, prepared, input_names
+            if directions.any():
+                everything = limb_residual_directions(keys, input_names)
+                basis = np.zeros(len(keys), dtype=bool)
+                basis[-len(_LIMB_LEADS):] = True
+                learned = _project_limb_residuals(learned, everything, basis)
+        count = len(names)
+        return names, angles[:count], physical[:count], learned[:count], prepared, input_names
 
     def _residual(
         self,
