@@ -1000,7 +1000,11 @@ def predict_posterior(
 
     Notes
     -----
-    With a single input lead the heart vector is mostly prior: the bands say so.
+    With a single input lead the heart vector is mostly prior: the bands say so. A view that is a
+    combination of the inputs by definition (an input itself; III, aVR, aVL, aVF when I and II are
+    both measured) has no uncertainty: every draw is that combination of the measured signals. With
+    a single measured limb lead the other limb leads are drawn view by view, so the draws do not keep
+    Einthoven's identity with it (:meth:`hybridfield.HybridPanorama.predict` does).
     """
     population = default_population_model() if population is None else population
     if not isinstance(ecg, ECG):
@@ -1046,6 +1050,14 @@ def predict_posterior(
     rng = np.random.default_rng(random_seed)
     flat = {name: value.reshape(-1, *value.shape[2:]) for name, value in nuisance.items()}
     lead_draws, vector_draws = _conditional_draws(signals, bins, input_set, output_set, population, flat, rng)
+    # a view that is by definition a combination of the measured leads (an input itself, III with
+    # I and II, the augmented leads) is known, not inferred: every draw is that combination
+    from .panorama import input_combinations
+
+    combinations = input_combinations(list(views), inputs)
+    known = combinations.any(axis=1)
+    if known.any():
+        lead_draws[:, known] = (combinations[known] @ signals)[None]
     return PosteriorLeads(
         names=tuple(names),
         fs=population.fs,

@@ -604,6 +604,20 @@ def test_flat_input_lead_is_a_clear_error(js20004, population) -> None:
     assert "usable" in str(caught.value)
 
 
+def test_views_defined_by_the_inputs_are_known_exactly(e07500_record, e07500, population) -> None:
+    """III = II - I, aVR = -(I + II)/2 and an input itself carry no uncertainty; V1 does."""
+    prepared, _ = e07500  # the record as predict_posterior prepares it
+    posterior = _quiet_posterior(
+        e07500_record, ["III", "aVR", "I", "V1"], inputs=list(INPUTS), draws=40, tune=40, chains=1, random_seed=0,
+        population=population,
+    )
+    lead_i, lead_ii = prepared["I"], prepared["II"]
+    np.testing.assert_allclose(posterior.draws[:, 0], np.broadcast_to(lead_ii - lead_i, posterior.draws[:, 0].shape), atol=1e-12)
+    np.testing.assert_allclose(posterior.draws[:, 1], np.broadcast_to(-(lead_i + lead_ii) / 2, posterior.draws[:, 1].shape), atol=1e-12)
+    np.testing.assert_allclose(posterior.draws[:, 2], np.broadcast_to(lead_i, posterior.draws[:, 2].shape), atol=1e-12)
+    assert posterior.draws[:, 3].std(axis=0).mean() > 0.01  # a precordial lead is inferred, with spread
+
+
 def test_flat_leads_dropped_with_warning_when_inputs_not_given(js20004, population) -> None:
     with pytest.warns(UserWarning, match="V2.*V4.*V6|flat"):
         posterior = predict_posterior(
