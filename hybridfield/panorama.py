@@ -1540,8 +1540,8 @@ class HybridPanorama:
         physical leads; the hybrid's residual (deterministic given the inputs) is added to every
         draw, so the bands move with the learned correction and keep the physics' width. Views
         that are combinations of the inputs are drawn as that combination (no spread); with a
-        single measured limb lead the other limb leads' draws do not keep Einthoven's identity
-        with it, unlike :meth:`predict` (the uncertainty model draws each view on its own).
+        single measured limb lead every draw keeps Einthoven's and Goldberger's identities with
+        it, as :meth:`predict` does.
 
         Parameters
         ----------

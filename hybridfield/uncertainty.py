@@ -957,6 +957,51 @@ def _conditional_draws(
     return lead_draws, vector_draws
 
 
+def _keep_lead_identities(lead_draws: np.ndarray, views: Sequence[Any], inputs: Sequence[str], signals: np.ndarray) -> np.ndarray:
+    """Make every draw keep the lead identities with the measured leads.
+
+    - A view that is a combination of the inputs by definition (an input itself; III, aVR, aVL,
+      aVF with I and II) is known, not inferred: every draw is that combination.
+    - With a single measured limb lead ``m``, each limb lead ``v`` is ``alpha_v m + beta_v u``
+      (``u`` any second direction of the limb plane). Each draw's limb leads are replaced by
+      their least-squares fit of that form, with ``m`` the measurement and one ``u(t)`` per draw
+      fitted over the distinct limb leads among ``views`` (the caller draws all six). The result
+      does not depend on the choice of ``u``.
+
+    Parameters
+    ----------
+    lead_draws : (n_draws, n_views, n_samples) float, mV
+    views : sequence
+        Lead names and/or ``(theta, phi)`` pairs.
+    inputs : sequence of str
+        Measured leads.
+    signals : (n_inputs, n_samples) float, mV
+        Their signals.
+
+    Returns
+    -------
+    lead_draws : (n_draws, n_views, n_samples) float, mV
+    """
+    from .panorama import _limb_plane_coordinates, _project_limb_residuals, _single_limb_input, input_combinations, limb_residual_directions
+
+    combinations = input_combinations(list(views), inputs)
+    known = combinations.any(axis=1)
+    if known.any():
+        lead_draws = lead_draws.copy()
+        lead_draws[:, known] = (combinations[known] @ signals)[None]
+    measured = _single_limb_input(inputs)
+    directions = limb_residual_directions(list(views), inputs)
+    if measured is None or not directions.any():
+        return lead_draws
+    direction = _limb_plane_coordinates([inputs[measured]])[0]
+    along = _limb_plane_coordinates(list(views)) @ direction / (direction @ direction)  # alpha_v (0 off the plane)
+    part = along[None, :, None] * signals[measured][None, None, :]
+    # each distinct limb lead counts once in the fit, however often it was asked for
+    keys = [canonical_lead_name(view) if isinstance(view, str) else None for view in views]
+    first = np.array([key is not None and keys.index(key) == k for k, key in enumerate(keys)])
+    return part + _project_limb_residuals(lead_draws - part, directions, first)
+
+
 def predict_posterior(
     ecg: ECG,
     views: Sequence[Any],
@@ -1003,8 +1048,9 @@ def predict_posterior(
     With a single input lead the heart vector is mostly prior: the bands say so. A view that is a
     combination of the inputs by definition (an input itself; III, aVR, aVL, aVF when I and II are
     both measured) has no uncertainty: every draw is that combination of the measured signals. With
-    a single measured limb lead the other limb leads are drawn view by view, so the draws do not keep
-    Einthoven's identity with it (:meth:`hybridfield.HybridPanorama.predict` does).
+    a single measured limb lead (II with V2 and V5, say), all six limb leads are drawn and each
+    draw is replaced by its least-squares fit that keeps Einthoven's and Goldberger's identities
+    with the measurement, so in every draw I + III equals the measured II.
     """
     population = default_population_model() if population is None else population
     if not isinstance(ecg, ECG):
@@ -1027,7 +1073,14 @@ def predict_posterior(
     if not inputs:
         raise ValueError("no usable input lead: every lead of the record is flat, saturated or unknown")
     input_set = _lead_set(population, inputs)
-    names, output_set = _view_statistics(population, views)
+    from .panorama import _LIMB_LEADS, limb_residual_directions
+
+    requested = list(views)
+    # with a single measured limb lead, every limb lead is drawn (and the draws made to keep the
+    # identities with it, below), whichever were asked for
+    limb_directions = limb_residual_directions(requested, inputs)
+    drawn = [*requested, *_LIMB_LEADS] if limb_directions.any() else requested
+    names, output_set = _view_statistics(population, drawn)
     signals = np.array([prepared[name] for name in inputs])
     bins, n_beats = record_phase_bins(prepared, return_beats=True)
     statistics = _sufficient_statistics(signals, bins)
@@ -1050,16 +1103,9 @@ def predict_posterior(
     rng = np.random.default_rng(random_seed)
     flat = {name: value.reshape(-1, *value.shape[2:]) for name, value in nuisance.items()}
     lead_draws, vector_draws = _conditional_draws(signals, bins, input_set, output_set, population, flat, rng)
-    # a view that is by definition a combination of the measured leads (an input itself, III with
-    # I and II, the augmented leads) is known, not inferred: every draw is that combination
-    from .panorama import input_combinations
-
-    combinations = input_combinations(list(views), inputs)
-    known = combinations.any(axis=1)
-    if known.any():
-        lead_draws[:, known] = (combinations[known] @ signals)[None]
+    lead_draws = _keep_lead_identities(lead_draws, drawn, inputs, signals)[:, : len(requested)]
     return PosteriorLeads(
-        names=tuple(names),
+        names=tuple(names[: len(requested)]),
         fs=population.fs,
         draws=lead_draws,
         heart_vector_draws=vector_draws,

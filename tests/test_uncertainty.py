@@ -618,6 +618,23 @@ def test_views_defined_by_the_inputs_are_known_exactly(e07500_record, e07500, po
     assert posterior.draws[:, 3].std(axis=0).mean() > 0.01  # a precordial lead is inferred, with spread
 
 
+def test_one_measured_limb_lead_keeps_the_identities_in_every_draw(e07500_record, e07500, population) -> None:
+    """Inputs II, V2, V5: in every draw I + III = II (measured) and aVF = II - I/2; I is uncertain."""
+    prepared, _ = e07500
+    posterior = _quiet_posterior(
+        e07500_record, ["I", "III", "aVF", "V1", "i"], inputs=["II", "V2", "V5"], draws=40, tune=40, chains=1,
+        random_seed=1, population=population,
+    )
+    assert posterior.draws.shape[1] == 5  # the limb leads drawn for the fit are not returned
+    lead_i, lead_iii, lead_avf = posterior.draws[:, 0], posterior.draws[:, 1], posterior.draws[:, 2]
+    measured = prepared["II"][None]
+    np.testing.assert_allclose(lead_i + lead_iii, np.broadcast_to(measured, lead_i.shape), atol=1e-12)
+    np.testing.assert_allclose(lead_avf, measured - lead_i / 2, atol=1e-12)
+    np.testing.assert_allclose(posterior.draws[:, 4], lead_i, atol=1e-12)  # "i" is I, fitted once
+    assert lead_i.std(axis=0).mean() > 0.01  # the unmeasured direction stays uncertain
+    assert posterior.draws[:, 3].std(axis=0).mean() > 0.01
+
+
 def test_flat_leads_dropped_with_warning_when_inputs_not_given(js20004, population) -> None:
     with pytest.warns(UserWarning, match="V2.*V4.*V6|flat"):
         posterior = predict_posterior(
