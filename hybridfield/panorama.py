@@ -369,6 +369,20 @@ def limb_residual_directions(views: Sequence[Any], inputs: Sequence[str]) -> np.
     return m[0] * limb[:, 1] - m[1] * limb[:, 0]
 
 
+def _with_all_limb_leads(views: Sequence[Any], inputs: Sequence[str]) -> list[Any]:
+    """``views``, followed by the six limb leads when the inputs hold exactly one limb lead, so the
+    identity-keeping fit of the limb leads sees all six whichever were asked for."""
+    views = list(views)
+    return [*views, *_LIMB_LEADS] if limb_residual_directions(views, inputs).any() else views
+
+
+def _distinct_views(views: Sequence[Any]) -> np.ndarray:
+    """(n_views,) bool: the first of each distinct lead name (case-insensitive), so a lead asked
+    for twice counts once in the limb fit; ``(theta, phi)`` views are False."""
+    keys = [canonical_lead_name(view) if isinstance(view, str) else None for view in views]
+    return np.array([key is not None and keys.index(key) == k for k, key in enumerate(keys)], dtype=bool)
+
+
 def _project_limb_residuals(residual: np.ndarray, directions: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
     """Project learned residuals ``(..., n_views, n)`` onto the identity-keeping ones ``beta_v rho``.
 
@@ -490,16 +504,19 @@ class CycleSet:
         return int(self.inputs.shape[0])
 
     @property
+    def _named_views(self) -> list[Any]:
+        # simulated views ("sim") are no lead: a placeholder angle pair, which no identity ties
+        return [name if name != "sim" else (0.0, 0.0) for name in self.target_names]
+
+    @property
     def exact_views(self) -> np.ndarray:
         """(n_views,) bool: query views that are exact combinations of the inputs (no residual)."""
-        named = [name if name != "sim" else (0.0, 0.0) for name in self.target_names]
-        return input_combinations(named, self.input_names).any(axis=1)
+        return input_combinations(self._named_views, self.input_names).any(axis=1)
 
     @property
     def limb_directions(self) -> np.ndarray:
         """(n_views,) float: :func:`limb_residual_directions` of the query views (0 for ``"sim"`` views)."""
-        named = [name if name != "sim" else (0.0, 0.0) for name in self.target_names]
-        return limb_residual_directions(named, self.input_names)
+        return limb_residual_directions(self._named_views, self.input_names)
 
     def subset(self, cycles: Any) -> "CycleSet":
         """The cycles selected by an index or boolean mask, as a new CycleSet.
@@ -1464,14 +1481,14 @@ class HybridPanorama:
         names, angles, keys = _parse_views(views)
         prepared, input_names, segmentation, vector = self._physics(ecg, inputs)
         input_signals = np.array([prepared[n] for n in input_names])
-        directions = limb_residual_directions(keys, input_names)
-        if residual and self.network is not None and directions.any():
+        if residual and self.network is not None:
             # one measured limb lead: the limb leads' residual is fitted over all six of them,
             # whichever were asked for, so a view's prediction does not depend on the request
             from geometry import STANDARD_LEAD_ANGLES
 
-            keys = [*keys, *_LIMB_LEADS]
-            angles = np.vstack([angles, [STANDARD_LEAD_ANGLES[name] for name in _LIMB_LEADS]])
+            keys = _with_all_limb_leads(keys, input_names)
+            added = [STANDARD_LEAD_ANGLES[name] for name in keys[len(names):]]
+            angles = np.vstack([angles, np.reshape(added, (-1, 2))])
         physical = _physical_projection(
             _lead_vector_array(keys), identity_weights(keys, input_names), vector, input_signals,
             _lead_vector_array(input_names),
@@ -1480,11 +1497,8 @@ class HybridPanorama:
         if residual and self.network is not None:
             exact = input_combinations(keys, input_names).any(axis=1)  # identities of the inputs need no learned correction
             learned = self._residual(prepared, input_names, segmentation, angles, physical, exact)
-            if directions.any():
-                everything = limb_residual_directions(keys, input_names)
-                basis = np.zeros(len(keys), dtype=bool)
-                basis[-len(_LIMB_LEADS):] = True
-                learned = _project_limb_residuals(learned, everything, basis)
+            directions = limb_residual_directions(keys, input_names)
+            learned = _project_limb_residuals(learned, directions, _distinct_views(keys))
         count = len(names)
         return names, angles[:count], physical[:count], learned[:count], prepared, input_names
 

@@ -982,7 +982,14 @@ def _keep_lead_identities(lead_draws: np.ndarray, views: Sequence[Any], inputs: 
     -------
     lead_draws : (n_draws, n_views, n_samples) float, mV
     """
-    from .panorama import _limb_plane_coordinates, _project_limb_residuals, _single_limb_input, input_combinations, limb_residual_directions
+    from .panorama import (
+        _distinct_views,
+        _limb_plane_coordinates,
+        _project_limb_residuals,
+        _single_limb_input,
+        input_combinations,
+        limb_residual_directions,
+    )
 
     combinations = input_combinations(list(views), inputs)
     known = combinations.any(axis=1)
@@ -996,10 +1003,7 @@ def _keep_lead_identities(lead_draws: np.ndarray, views: Sequence[Any], inputs: 
     direction = _limb_plane_coordinates([inputs[measured]])[0]
     along = _limb_plane_coordinates(list(views)) @ direction / (direction @ direction)  # alpha_v (0 off the plane)
     part = along[None, :, None] * signals[measured][None, None, :]
-    # each distinct limb lead counts once in the fit, however often it was asked for
-    keys = [canonical_lead_name(view) if isinstance(view, str) else None for view in views]
-    first = np.array([key is not None and keys.index(key) == k for k, key in enumerate(keys)])
-    return part + _project_limb_residuals(lead_draws - part, directions, first)
+    return part + _project_limb_residuals(lead_draws - part, directions, _distinct_views(views))
 
 
 def predict_posterior(
@@ -1073,13 +1077,12 @@ def predict_posterior(
     if not inputs:
         raise ValueError("no usable input lead: every lead of the record is flat, saturated or unknown")
     input_set = _lead_set(population, inputs)
-    from .panorama import _LIMB_LEADS, limb_residual_directions
+    from .panorama import _with_all_limb_leads
 
     requested = list(views)
     # with a single measured limb lead, every limb lead is drawn (and the draws made to keep the
     # identities with it, below), whichever were asked for
-    limb_directions = limb_residual_directions(requested, inputs)
-    drawn = [*requested, *_LIMB_LEADS] if limb_directions.any() else requested
+    drawn = _with_all_limb_leads(requested, inputs)
     names, output_set = _view_statistics(population, drawn)
     signals = np.array([prepared[name] for name in inputs])
     bins, n_beats = record_phase_bins(prepared, return_beats=True)
