@@ -865,7 +865,66 @@ def simulated_cycles(
 # ----------------------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------------------
-def _tensors(cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _LimbCompletion:
+    """The six limb leads of a cycle set whose inputs hold exactly one limb lead.
+
+    The identity-keeping limb residual (:func:`limb_residual_directions`) is fitted over all six
+    limb leads, as :meth:`HybridPanorama.predict` does, also when the set holds fewer (a
+    training set without the held-out I, a random subset of views per step).
+
+    Attributes
+    ----------
+    angles : (6, 2) float32, radians
+        Nef-Net angles of I, II, III, aVR, aVL, aVF.
+    directions : (6,) float
+        Their :func:`limb_residual_directions`.
+    exact : (6,) bool
+        Those that are combinations of the inputs (the measured lead).
+    from_views : (6, n_views) float
+        Each limb lead's physical projection as a combination of the set's query views' ...
+    from_inputs : (6, n_inputs) float
+        ... and inputs': the projection keeps the identities with the measured lead
+        (:func:`identity_weights`), so the measured lead and any other limb lead fix all six.
+    view_directions : (n_views,) float
+        :func:`limb_residual_directions` of the set's own query views.
+    """
+
+    angles: np.ndarray
+    directions: np.ndarray
+    exact: np.ndarray
+    from_views: np.ndarray
+    from_inputs: np.ndarray
+    view_directions: np.ndarray
+
+
+def _limb_completion(cycles: CycleSet) -> _LimbCompletion | None:
+    """The set's :class:`_LimbCompletion`, or None when no query view carries a limb residual."""
+    from geometry import STANDARD_LEAD_ANGLES
+
+    view_directions = cycles.limb_directions
+    if not view_directions.any():
+        return None
+    named = cycles._named_views
+    coordinates = np.vstack([_limb_plane_coordinates(named), _limb_plane_coordinates(cycles.input_names)])
+    in_plane = np.abs(coordinates).sum(axis=1) > 0
+    # (a, b) of I and II for each limb lead in the set, then every limb lead from those (rank 2:
+    # the measured lead and a view with a nonzero direction are independent)
+    mapping = np.zeros((len(_LIMB_LEADS), len(coordinates)))
+    mapping[:, in_plane] = _limb_plane_coordinates(_LIMB_LEADS) @ np.linalg.pinv(coordinates[in_plane])
+    return _LimbCompletion(
+        angles=np.array([STANDARD_LEAD_ANGLES[name] for name in _LIMB_LEADS], dtype=np.float32),
+        directions=limb_residual_directions(_LIMB_LEADS, cycles.input_names),
+        exact=input_combinations(_LIMB_LEADS, cycles.input_names).any(axis=1),
+        from_views=mapping[:, : len(named)],
+        from_inputs=mapping[:, len(named) :],
+        view_directions=view_directions,
+    )
+
+
+def _tensors(
+    cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = None, completion: _LimbCompletion | None = None
+) -> dict[str, Any]:
     import torch
 
     exact = cycles.exact_views if views is None else cycles.exact_views[views]
@@ -874,7 +933,7 @@ def _tensors(cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = Non
         chosen = array[index] if views is None else array[index][:, views]
         return torch.from_numpy(np.ascontiguousarray(chosen))
 
-    return {
+    batch = {
         "signals": torch.from_numpy(np.ascontiguousarray(cycles.inputs[index])),
         "angles": torch.from_numpy(np.ascontiguousarray(cycles.input_angles[index])),
         "query_angles": pick(cycles.target_angles),
@@ -884,6 +943,56 @@ def _tensors(cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = Non
         "targets": pick(cycles.targets),
         "exact": torch.from_numpy(np.ascontiguousarray(exact)),
     }
+    view_directions = None
+    if completion is not None:
+        view_directions = completion.view_directions if views is None else completion.view_directions[views]
+    if view_directions is not None and view_directions.any():
+        # the six limb leads ride along as extra queries; their physical projection from the
+        # set's own (over all views, whichever were picked) and the inputs
+        limb_physical = np.einsum("uv,nvt->nut", completion.from_views, cycles.physical[index]) + np.einsum(
+            "uk,nkt->nut", completion.from_inputs, cycles.inputs[index]
+        )
+        batch.update(
+            limb_query_angles=torch.from_numpy(np.broadcast_to(completion.angles, (len(index), *completion.angles.shape)).copy()),
+            limb_physical=torch.from_numpy(limb_physical.astype(np.float32)),
+            limb_exact=torch.from_numpy(completion.exact),
+            limb_directions=torch.from_numpy(completion.directions.astype(np.float32)),
+            view_directions=torch.from_numpy(view_directions.astype(np.float32)),
+        )
+    return batch
+
+
+def _network_prediction(network: Any, batch: Mapping[str, Any], *, standin: bool = False) -> Any:
+    """The network's prediction of a batch's query views (with the Standin pair if asked).
+
+    With the six limb leads in the batch (:func:`_tensors` with a :class:`_LimbCompletion`), the
+    limb views' residuals are replaced by ``beta_v rho(t)``, ``rho`` fitted over the six
+    (:func:`_project_limb_residuals`), so training, evaluation and :meth:`HybridPanorama.predict`
+    keep the limb identities the same way.
+    """
+    import torch
+
+    query, physical, exact = batch["query_angles"], batch["physical"], batch.get("exact")
+    completed = "limb_physical" in batch
+    if completed:
+        query = torch.cat([query, batch["limb_query_angles"]], dim=1)
+        physical = torch.cat([physical, batch["limb_physical"]], dim=1)
+        exact = torch.cat([exact, batch["limb_exact"]])
+    output = network(
+        batch["signals"], batch["angles"], query, batch["regions"], batch["lengths"], physical, exact=exact, standin=standin
+    )
+    if not completed:
+        return output
+    prediction = output[0] if standin else output
+    n_views = batch["query_angles"].shape[1]
+    directions = batch["limb_directions"]
+    rho = torch.einsum("u,nut->nt", directions, prediction[:, n_views:] - batch["limb_physical"]) / (directions @ directions)
+    view_directions = batch["view_directions"]
+    projected = batch["physical"] + view_directions[None, :, None] * rho[:, None, :]
+    prediction = torch.where((view_directions != 0)[None, :, None], projected, prediction[:, :n_views])
+    if standin:
+        return prediction, output[1][:, :n_views], output[2][:, :n_views]
+    return prediction
 
 
 def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residual_weight: float) -> tuple[Any, float]:
@@ -892,10 +1001,7 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
 
     from .nefnet import SCALE_FLOOR_MV
 
-    prediction, single, averaged = network(
-        batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"],
-        batch["physical"], exact=batch.get("exact"), standin=True,
-    )
+    prediction, single, averaged = _network_prediction(network, batch, standin=True)
     length = prediction.shape[-1]
     mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
     scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -927,7 +1033,9 @@ def fit_linear_path(
     every trained view its own linear map and follow no physics between views, so they take the
     largest ridge; the heart-vector correction ``u . m`` and the gain ``g`` change the lead of a
     view smoothly with its direction and its size. The convolutional field decoder then learns
-    what is not linear.
+    what is not linear. When the inputs hold exactly one limb lead, the limb views are fitted as
+    they are predicted, through the identity-keeping fit over all six limb leads
+    (:func:`limb_residual_directions`; the projection is linear, so the fit stays closed-form).
 
     Parameters
     ----------
@@ -983,29 +1091,45 @@ def fit_linear_path(
     def with_bias(hidden: Any) -> Any:
         return torch.cat([hidden.double(), torch.ones(*hidden.shape[:-1], 1, dtype=torch.float64)], dim=-1)
 
+    def linear_features(batch: Mapping[str, Any], query_angles: Any, physical: Any) -> Any:
+        # features (n, q, t, k): the linear path is exactly features @ last-layer parameters
+        signals = batch["signals"].double()
+        query_code, pairs, input_code = network._linear_path_codes(batch["angles"], query_angles)
+        blocks = [
+            torch.einsum("nqvk,nvt->nqtk", with_bias(paths[0][:-1](pairs)), signals),
+            with_bias(paths[1][:-1](query_code))[:, :, None, :] * physical.double()[..., None],
+        ]
+        if heart_vector:
+            mixed = torch.einsum("nvk,nvt->ntk", with_bias(paths[2][:-1](input_code)), signals)
+            direction = view_directions(query_angles).double()  # (n, q, 3)
+            # output a of the map's last layer is row a of its weight: features (a, k)
+            blocks.append(torch.einsum("nqa,ntk->nqtak", direction, mixed).flatten(-2))
+        return torch.cat(blocks, dim=-1)
+
     with torch.no_grad():
         for cycle_set in sets:
             keep_view = torch.from_numpy(~cycle_set.exact_views).to(torch.float64)
             set_weight = real_weight if cycle_set.source == "real" else 1.0
+            completion = _limb_completion(cycle_set)
             for start in range(0, len(cycle_set), batch_size):
-                batch = _tensors(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))))
+                batch = _tensors(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))), completion=completion)
                 signals, physical = batch["signals"].double(), batch["physical"].double()
                 n, v, length = signals.shape
                 scale = signals.abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
                 taper = cycle_taper(batch["lengths"], length, network.config.taper_samples).double()
                 weight = taper[:, None, :] * keep_view.reshape(-1)[None, :, None] / scale  # (n, q, t)
-                query_code, pairs, input_code = network._linear_path_codes(batch["angles"], batch["query_angles"])
-                # features (n, q, t, k): the linear path is exactly features @ last-layer parameters
-                blocks = [
-                    torch.einsum("nqvk,nvt->nqtk", with_bias(paths[0][:-1](pairs)), signals),
-                    with_bias(paths[1][:-1](query_code))[:, :, None, :] * physical[..., None],
-                ]
-                if heart_vector:
-                    mixed = torch.einsum("nvk,nvt->ntk", with_bias(paths[2][:-1](input_code)), signals)
-                    direction = view_directions(batch["query_angles"]).double()  # (n, q, 3)
-                    # output a of the map's last layer is row a of its weight: features (a, k)
-                    blocks.append(torch.einsum("nqa,ntk->nqtak", direction, mixed).flatten(-2))
-                features = torch.cat(blocks, dim=-1) * weight[..., None]
+                features = linear_features(batch, batch["query_angles"], physical)
+                if "limb_physical" in batch:
+                    # the limb views' linear residual as predicted: beta_v rho, rho fitted over
+                    # the six limb leads (_network_prediction); linear in the parameters too
+                    limb = linear_features(batch, batch["limb_query_angles"], batch["limb_physical"])
+                    directions = batch["limb_directions"].double()
+                    rho = torch.einsum("u,nutk->ntk", directions, limb) / (directions @ directions)
+                    on_limb = batch["view_directions"].double()
+                    features = torch.where(
+                        (on_limb != 0)[None, :, None, None], on_limb[None, :, None, None] * rho[:, None], features
+                    )
+                features = features * weight[..., None]
                 mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).double()[:, None, :]
                 target = (batch["targets"].double() - physical) * keep_view.reshape(-1)[None, :, None] * mask / scale
                 flat = features.reshape(-1, n_features).numpy()
@@ -1123,6 +1247,8 @@ def train_hybrid(
     linear_parameters = {id(p) for path in network.linear_path_layers() for p in path.parameters()}
     trained = [p for p in network.parameters() if not (freeze_linear and id(p) in linear_parameters)]
     optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=weight_decay)
+    # with one measured limb lead, the loss sees the limb leads as predicted: identity-keeping
+    completions = [_limb_completion(s) for s in sets]
     steps_per_epoch = sum(math.ceil(len(s) / batch_size) for s in sets)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.1
@@ -1142,7 +1268,7 @@ def train_hybrid(
             views = None
             if views_per_step is not None and views_per_step < n_views:
                 views = np.sort(rng.choice(n_views, size=views_per_step, replace=False))
-            loss, mae = _loss(network, _tensors(sets[k], index, views), standin_weight, residual_weight)
+            loss, mae = _loss(network, _tensors(sets[k], index, views, completions[k]), standin_weight, residual_weight)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -1167,14 +1293,12 @@ def _evaluate_mae(network: Any, cycles: CycleSet, batch_size: int = 128) -> floa
     from .nefnet import SCALE_FLOOR_MV
 
     network.eval()
+    completion = _limb_completion(cycles)
     total = count = 0.0
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
-            batch = _tensors(cycles, np.arange(start, min(start + batch_size, len(cycles))))
-            prediction = network(
-                batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"],
-                exact=batch["exact"],
-            )
+            batch = _tensors(cycles, np.arange(start, min(start + batch_size, len(cycles))), completion=completion)
+            prediction = _network_prediction(network, batch)
             length = prediction.shape[-1]
             mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
             scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -1204,28 +1328,21 @@ def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, bat
     Notes
     -----
     When the inputs hold exactly one limb lead, the residuals of the limb leads among the query
-    views are projected onto the ones that keep Einthoven's and Goldberger's identities with it
-    (:func:`limb_residual_directions`; least squares over those views, so the result depends on
-    which limb leads the set holds: :meth:`HybridPanorama.predict` always uses all six).
+    views are replaced by the ones that keep Einthoven's and Goldberger's identities with it
+    (:func:`limb_residual_directions`), fitted over all six limb leads whichever the set holds,
+    as in training and in :meth:`HybridPanorama.predict`.
     """
     import torch
 
     if not residual:
         return cycles.physical.copy()
     network.eval()
+    completion = _limb_completion(cycles)
     out = np.empty_like(cycles.physical)
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
             index = np.arange(start, min(start + batch_size, len(cycles)))
-            batch = _tensors(cycles, index)
-            out[index] = network(
-                batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"],
-                exact=batch["exact"],
-            ).numpy()
-    directions = cycles.limb_directions
-    if directions.any():
-        # one measured limb lead: keep Einthoven's and Goldberger's identities (identity_weights)
-        out = cycles.physical + _project_limb_residuals(out - cycles.physical, directions)
+            out[index] = _network_prediction(network, _tensors(cycles, index, completion=completion)).numpy()
     return out
 
 

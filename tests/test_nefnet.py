@@ -623,3 +623,46 @@ def test_linear_path_ignores_angle_jitter_and_can_be_frozen() -> None:
         for kept, start in zip(getattr(network, name).parameters(), getattr(reference, name).parameters()):
             torch.testing.assert_close(kept, start, rtol=0, atol=0)
     assert not torch.equal(network.output.weight, reference.output.weight)  # the field decoder learned
+
+
+def test_limb_leads_are_fitted_and_predicted_through_the_six_lead_identity_fit() -> None:
+    """Inputs II, V2, V5 with I held out (Nef-Net's synthesis group): the limb residual is fitted
+    over all six limb leads whichever the set holds, so (a) the physical projection of the missing
+    I is recovered from the set's views, (b) the set's limb leads are predicted as with I present,
+    and (c) the closed-form linear path is fitted on the limb leads as they are predicted: the
+    residual energy it reports is the energy of the projected prediction."""
+    from hybridfield.nefnet import SCALE_FLOOR_MV
+    from hybridfield.panorama import _limb_completion, fit_linear_path, predict_cycles, simulated_cycles
+
+    inputs = ("II", "V2", "V5")
+    full = simulated_cycles(2, inputs=inputs, n_random_views=2, duration=4.0, random_seed=7)
+    held_out = simulated_cycles(2, inputs=inputs, exclude_views=("I",), n_random_views=2, duration=4.0, random_seed=7)
+    assert "I" not in held_out.target_names
+    completion = _limb_completion(held_out)
+    limb_physical = np.einsum("uv,nvt->nut", completion.from_views, held_out.physical) + np.einsum(
+        "uk,nkt->nut", completion.from_inputs, held_out.inputs
+    )
+    limb = [full.target_names.index(name) for name in ("I", "II", "III", "aVR", "aVL", "aVF")]
+    scale = np.abs(full.physical).max()
+    np.testing.assert_allclose(limb_physical, full.physical[:, limb], atol=1e-5 * scale)
+    assert np.abs(full.physical[:, limb[0]]).max() > 0.1 * scale  # I is not trivially zero
+
+    torch.manual_seed(0)
+    network = NefNet(NefNetConfig())
+    left = fit_linear_path(network, held_out)
+    with_i = predict_cycles(network, full)
+    without_i = predict_cycles(network, held_out)
+    common = [k for k, name in enumerate(full.target_names) if name != "I"]  # the same views, same order
+    np.testing.assert_allclose(without_i, with_i[:, common], atol=1e-5 * scale)
+    # Einthoven with the measured II in the prediction, although I was never a target
+    np.testing.assert_allclose(with_i[:, limb[0]] + with_i[:, limb[2]], full.inputs[:, 0], atol=1e-5 * scale)
+
+    _field_decoder_off(network)
+    prediction = predict_cycles(network, held_out).astype(np.float64)
+    keep = (~held_out.exact_views)[None, :, None]
+    inside = (np.arange(held_out.targets.shape[2])[None, :] < held_out.lengths[:, None])[:, None, :]
+    per_cycle = np.maximum(np.abs(held_out.inputs).max(axis=(1, 2)), SCALE_FLOOR_MV)[:, None, None]
+    energy = (((held_out.targets - held_out.physical) * keep * inside / per_cycle) ** 2).sum()
+    remaining = (((held_out.targets - prediction) * keep * inside / per_cycle) ** 2).sum()
+    assert 0.01 < left < 0.99  # a fit with something left to compare
+    np.testing.assert_allclose(remaining / energy, left, rtol=1e-4)
