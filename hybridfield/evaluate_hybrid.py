@@ -114,6 +114,7 @@ def evaluate_setting(
     linear_gain_ridge: float = PHYSICS_GAIN_RIDGE,
     heart_vector_ridge: float = HEART_VECTOR_RIDGE,
     linear_real_weight: float = REAL_CYCLE_WEIGHT,
+    limb_identities: bool = False,
     freeze_linear: bool = True,
     random_seed: int = 0,
     progress: bool = True,
@@ -142,6 +143,9 @@ def evaluate_setting(
         heart-vector correction.
     linear_real_weight : float
         Weight of the real cycles against the simulated ones in that fit.
+    limb_identities : bool
+        Fit and train the limb leads through the six-lead identity fit when the inputs hold one
+        limb lead (``limb_identities`` of :func:`~hybridfield.panorama.train_hybrid`).
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
     random_seed : int
@@ -184,11 +188,14 @@ def evaluate_setting(
         torch.manual_seed(random_seed + fold)  # the random hidden features of the linear path come from here
         network = NefNet()
         if simulated_epochs:
-            train_hybrid(network, simulated, epochs=simulated_epochs, random_seed=random_seed + fold, progress=False)
+            train_hybrid(
+                network, simulated, epochs=simulated_epochs, limb_identities=limb_identities, random_seed=random_seed + fold,
+                progress=False,
+            )
         train_hybrid(
             network, [train, simulated], epochs=epochs, linear_start=[train, simulated] if linear_start else None,
             linear_ridge=linear_ridge, linear_gain_ridge=linear_gain_ridge, heart_vector_ridge=heart_vector_ridge,
-            linear_real_weight=linear_real_weight, freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
+            linear_real_weight=linear_real_weight, limb_identities=limb_identities, freeze_linear=freeze_linear, random_seed=random_seed + fold, progress=False,
         )
         predictions = {
             "physics": test.physical,

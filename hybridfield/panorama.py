@@ -962,13 +962,19 @@ def _tensors(
     return batch
 
 
-def _network_prediction(network: Any, batch: Mapping[str, Any], *, standin: bool = False) -> Any:
-    """The network's prediction of a batch's query views (with the Standin pair if asked).
+def _network_prediction(
+    network: Any, batch: Mapping[str, Any], *, standin: bool = False, inconsistency: bool = False
+) -> Any:
+    """The network's prediction of a batch's query views.
 
     With the six limb leads in the batch (:func:`_tensors` with a :class:`_LimbCompletion`), the
     limb views' residuals are replaced by ``beta_v rho(t)``, ``rho`` fitted over the six
     (:func:`_project_limb_residuals`), so training, evaluation and :meth:`HybridPanorama.predict`
     keep the limb identities the same way.
+
+    Returns the prediction ``(n, q, length)``; with ``standin``, also the Standin pair; with
+    ``inconsistency``, last, what that fit removes from the network's own residuals of the limb
+    views among the batch's query views (``(n, n_limb_views, length)``; None without any).
     """
     import torch
 
@@ -981,27 +987,42 @@ def _network_prediction(network: Any, batch: Mapping[str, Any], *, standin: bool
     output = network(
         batch["signals"], batch["angles"], query, batch["regions"], batch["lengths"], physical, exact=exact, standin=standin
     )
-    if not completed:
-        return output
     prediction = output[0] if standin else output
-    n_views = batch["query_angles"].shape[1]
-    directions = batch["limb_directions"]
-    rho = torch.einsum("u,nut->nt", directions, prediction[:, n_views:] - batch["limb_physical"]) / (directions @ directions)
-    view_directions = batch["view_directions"]
-    projected = batch["physical"] + view_directions[None, :, None] * rho[:, None, :]
-    prediction = torch.where((view_directions != 0)[None, :, None], projected, prediction[:, :n_views])
-    if standin:
-        return prediction, output[1][:, :n_views], output[2][:, :n_views]
-    return prediction
+    removed = None
+    if completed:
+        n_views = batch["query_angles"].shape[1]
+        directions = batch["limb_directions"]
+        limb_residual = prediction[:, n_views:] - batch["limb_physical"]
+        rho = torch.einsum("u,nut->nt", directions, limb_residual) / (directions @ directions)
+        view_directions = batch["view_directions"]
+        on_limb = view_directions != 0
+        projected = batch["physical"] + view_directions[None, :, None] * rho[:, None, :]
+        if on_limb.any():
+            removed = (prediction[:, :n_views] - projected)[:, on_limb]
+        prediction = torch.where(on_limb[None, :, None], projected, prediction[:, :n_views])
+        if standin:
+            output = (prediction, output[1][:, :n_views], output[2][:, :n_views])
+    result = output if standin else (prediction,)
+    if inconsistency:
+        result = (*result, removed)
+    return result[0] if len(result) == 1 else result
 
 
 def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residual_weight: float) -> tuple[Any, float]:
-    """Scaled MAE + Standin loss + L1 penalty on the residual; returns (loss, MAE)."""
+    """Scaled MAE + Standin loss + L1 penalty on the residual; returns (loss, MAE).
+
+    With the six limb leads in the batch, the MAE is that of the identity-keeping prediction, and
+    what the identity fit removes from the network's own residuals of the batch's limb views is
+    added as a scaled mean absolute value, so the field at the trained limb angles stays tied to
+    their targets (for squared errors the two terms sum to the per-view error, the true
+    residuals keeping the identities). A limb lead that is never a target (Nef-Net's held-out
+    I) is constrained only through the identity fit.
+    """
     import torch
 
     from .nefnet import SCALE_FLOOR_MV
 
-    prediction, single, averaged = _network_prediction(network, batch, standin=True)
+    prediction, single, averaged, removed = _network_prediction(network, batch, standin=True, inconsistency=True)
     length = prediction.shape[-1]
     mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
     scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -1009,7 +1030,10 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     mae = ((prediction - batch["targets"]).abs() / scale * mask).sum() / count
     residual = ((prediction - batch["physical"]).abs() / scale * mask).sum() / count
     standin = (single - averaged).abs().mean()
-    return mae + standin_weight * standin + residual_weight * residual, float(mae.detach())
+    loss = mae + standin_weight * standin + residual_weight * residual
+    if removed is not None:
+        loss = loss + (removed.abs() / scale * mask).sum() / (mask.sum() * removed.shape[1])
+    return loss, float(mae.detach())
 
 
 def fit_linear_path(
@@ -1020,6 +1044,7 @@ def fit_linear_path(
     gain_ridge: float = PHYSICS_GAIN_RIDGE,
     heart_vector_ridge: float = HEART_VECTOR_RIDGE,
     real_weight: float = REAL_CYCLE_WEIGHT,
+    limb_identities: bool = False,
     batch_size: int = 16,
 ) -> float:
     """Closed-form least-squares start of a hybrid network's linear residual path (in place).
@@ -1033,9 +1058,18 @@ def fit_linear_path(
     every trained view its own linear map and follow no physics between views, so they take the
     largest ridge; the heart-vector correction ``u . m`` and the gain ``g`` change the lead of a
     view smoothly with its direction and its size. The convolutional field decoder then learns
-    what is not linear. When the inputs hold exactly one limb lead, the limb views are fitted as
-    they are predicted, through the identity-keeping fit over all six limb leads
-    (:func:`limb_residual_directions`; the projection is linear, so the fit stays closed-form).
+    what is not linear.
+
+    With ``limb_identities`` and inputs that hold exactly one limb lead, the limb views are
+    fitted as they are predicted, through the identity-keeping fit over all six limb leads
+    (:func:`limb_residual_directions`; the projection is linear, so the fit stays closed-form),
+    and what that fit removes from the path's own residuals of the set's limb views is held at
+    zero too. Left free, it lets the path drift wherever the projection hides it (without it the
+    almost unpenalised heart-vector map tripled in norm and turned the learned field away from
+    the physical one over the sphere). The two together are the per-view fit of the set's limb
+    views, so this changes nothing when the set holds all six; a limb lead the set lacks (a
+    held-out I) then enters through the identity fit, whose output it must make right (README:
+    it helps the held-out I and costs V6, 6 degrees from I in Nef-Net's angles).
 
     Parameters
     ----------
@@ -1053,14 +1087,18 @@ def fit_linear_path(
     real_weight : float
         Weight of the squared error of cycles from real records (``CycleSet.source == "real"``)
         against simulated ones; ``k`` is the same as repeating every real set ``k`` times.
+    limb_identities : bool
+        Fit the limb views through the six-lead identity fit (above); False fits every view on
+        its own.
     batch_size : int
         Cycles per accumulation step.
 
     Returns
     -------
     fraction : float
-        Scaled residual energy left after the fit, as a fraction of the energy of
-        ``target - physics`` (1 means the linear path explains nothing).
+        Scaled residual energy of the prediction (limb views as predicted) left after the fit, as
+        a fraction of the energy of ``target - physics`` (1 means the linear path explains
+        nothing).
     """
     import torch
 
@@ -1083,6 +1121,7 @@ def fit_linear_path(
         sizes.append(3 * (paths[2][-1].in_features + 1))
     n_features = sum(sizes)
     normal = np.zeros((n_features, n_features))
+    consistency = np.zeros((n_features, n_features))
     right = np.zeros(n_features)
     energy = 0.0
     was_training = network.training
@@ -1110,7 +1149,7 @@ def fit_linear_path(
         for cycle_set in sets:
             keep_view = torch.from_numpy(~cycle_set.exact_views).to(torch.float64)
             set_weight = real_weight if cycle_set.source == "real" else 1.0
-            completion = _limb_completion(cycle_set)
+            completion = _limb_completion(cycle_set) if limb_identities else None
             for start in range(0, len(cycle_set), batch_size):
                 batch = _tensors(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))), completion=completion)
                 signals, physical = batch["signals"].double(), batch["physical"].double()
@@ -1126,9 +1165,13 @@ def fit_linear_path(
                     directions = batch["limb_directions"].double()
                     rho = torch.einsum("u,nutk->ntk", directions, limb) / (directions @ directions)
                     on_limb = batch["view_directions"].double()
-                    features = torch.where(
-                        (on_limb != 0)[None, :, None, None], on_limb[None, :, None, None] * rho[:, None], features
-                    )
+                    projected = on_limb[None, :, None, None] * rho[:, None]
+                    # what that fit removes from the set's limb views is held at 0 (as in _loss):
+                    # these rows plus the projected ones are the per-view fit of those views
+                    removed = (features - projected)[:, on_limb != 0]
+                    removed = (removed * (taper / scale[:, 0])[:, None, :, None]).reshape(-1, n_features).numpy()
+                    consistency += set_weight * (removed.T @ removed)
+                    features = torch.where((on_limb != 0)[None, :, None, None], projected, features)
                 features = features * weight[..., None]
                 mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).double()[:, None, :]
                 target = (batch["targets"].double() - physical) * keep_view.reshape(-1)[None, :, None] * mask / scale
@@ -1138,10 +1181,11 @@ def fit_linear_path(
                 energy += set_weight * float((target**2).sum())
     # one ridge per block, relative to that block's mean diagonal (the blocks have different units)
     bounds = np.cumsum([0, *sizes])
+    total = normal + consistency
     penalty = np.zeros(n_features)
     for (low, high), value in zip(zip(bounds[:-1], bounds[1:]), (ridge, gain_ridge, heart_vector_ridge)):
-        penalty[low:high] = value * np.trace(normal[low:high, low:high]) / (high - low)
-    solution = np.linalg.solve(normal + np.diag(penalty), right)
+        penalty[low:high] = value * np.trace(total[low:high, low:high]) / (high - low)
+    solution = np.linalg.solve(total + np.diag(penalty), right)
     left = energy - 2 * solution @ right + solution @ normal @ solution
     with torch.no_grad():
         for path, low, high in zip(paths, bounds[:-1], bounds[1:]):
@@ -1170,6 +1214,7 @@ def train_hybrid(
     linear_gain_ridge: float = PHYSICS_GAIN_RIDGE,
     heart_vector_ridge: float = HEART_VECTOR_RIDGE,
     linear_real_weight: float = REAL_CYCLE_WEIGHT,
+    limb_identities: bool = False,
     freeze_linear: bool = False,
     random_seed: int = 0,
     progress: bool = True,
@@ -1213,6 +1258,12 @@ def train_hybrid(
     linear_real_weight : float
         Weight of real cycles against simulated ones in that fit (``real_weight`` of
         :func:`fit_linear_path`).
+    limb_identities : bool
+        When the inputs hold exactly one limb lead, train the limb views as they are predicted
+        (:func:`predict_cycles`, :meth:`HybridPanorama.predict`): the loss sees the identity-keeping
+        fit over all six limb leads, plus what that fit removes from the network's own residuals
+        of the batch's limb views; the linear path's start likewise (``limb_identities`` of
+        :func:`fit_linear_path`). False trains every view on its own.
     freeze_linear : bool
         Keep the linear path fixed during training (only the field decoder learns).
     random_seed : int
@@ -1240,15 +1291,15 @@ def train_hybrid(
     if linear_start is not None:
         left = fit_linear_path(
             network, linear_start, ridge=linear_ridge, gain_ridge=linear_gain_ridge,
-            heart_vector_ridge=heart_vector_ridge, real_weight=linear_real_weight,
+            heart_vector_ridge=heart_vector_ridge, real_weight=linear_real_weight, limb_identities=limb_identities,
         )
         if progress:
             print(f"linear path fitted in closed form: {left:.3f} of the scaled residual energy left", flush=True)
     linear_parameters = {id(p) for path in network.linear_path_layers() for p in path.parameters()}
     trained = [p for p in network.parameters() if not (freeze_linear and id(p) in linear_parameters)]
     optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=weight_decay)
-    # with one measured limb lead, the loss sees the limb leads as predicted: identity-keeping
-    completions = [_limb_completion(s) for s in sets]
+    # with one measured limb lead, the loss may see the limb leads as predicted: identity-keeping
+    completions = [_limb_completion(s) if limb_identities else None for s in sets]
     steps_per_epoch = sum(math.ceil(len(s) / batch_size) for s in sets)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.1

@@ -35,15 +35,20 @@ def _add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
     parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
     parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
+    parser.add_argument(
+        "--limb-identities", action="store_true",
+        help="with one measured limb lead, fit and train the limb leads through the six-lead identity fit (train_hybrid's limb_identities)",
+    )
 
 
-def _linear_path_options(arguments: argparse.Namespace) -> dict[str, float]:
+def _linear_path_options(arguments: argparse.Namespace) -> dict[str, float | bool]:
     # those options as keywords of train_hybrid and evaluate_setting (and as the contract records them)
     return {
         "linear_ridge": arguments.linear_ridge,
         "linear_gain_ridge": arguments.gain_ridge,
         "heart_vector_ridge": arguments.heart_vector_ridge,
         "linear_real_weight": arguments.real_weight,
+        "limb_identities": arguments.limb_identities,
     }
 
 

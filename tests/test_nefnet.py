@@ -629,10 +629,11 @@ def test_limb_leads_are_fitted_and_predicted_through_the_six_lead_identity_fit()
     """Inputs II, V2, V5 with I held out (Nef-Net's synthesis group): the limb residual is fitted
     over all six limb leads whichever the set holds, so (a) the physical projection of the missing
     I is recovered from the set's views, (b) the set's limb leads are predicted as with I present,
-    and (c) the closed-form linear path is fitted on the limb leads as they are predicted: the
-    residual energy it reports is the energy of the projected prediction."""
+    (c) with ``limb_identities`` the closed-form linear path is fitted on the limb leads as they
+    are predicted (the residual energy it reports is that of the projected prediction), and (d)
+    the training loss scores the prediction as made."""
     from hybridfield.nefnet import SCALE_FLOOR_MV
-    from hybridfield.panorama import _limb_completion, fit_linear_path, predict_cycles, simulated_cycles
+    from hybridfield.panorama import _limb_completion, _loss, _tensors, fit_linear_path, predict_cycles, simulated_cycles
 
     inputs = ("II", "V2", "V5")
     full = simulated_cycles(2, inputs=inputs, n_random_views=2, duration=4.0, random_seed=7)
@@ -649,7 +650,7 @@ def test_limb_leads_are_fitted_and_predicted_through_the_six_lead_identity_fit()
 
     torch.manual_seed(0)
     network = NefNet(NefNetConfig())
-    left = fit_linear_path(network, held_out)
+    left = fit_linear_path(network, held_out, limb_identities=True)
     with_i = predict_cycles(network, full)
     without_i = predict_cycles(network, held_out)
     common = [k for k, name in enumerate(full.target_names) if name != "I"]  # the same views, same order
@@ -666,3 +667,40 @@ def test_limb_leads_are_fitted_and_predicted_through_the_six_lead_identity_fit()
     remaining = (((held_out.targets - prediction) * keep * inside / per_cycle) ** 2).sum()
     assert 0.01 < left < 0.99  # a fit with something left to compare
     np.testing.assert_allclose(remaining / energy, left, rtol=1e-4)
+
+    network.eval()  # no angle jitter: the loss's MAE is the prediction's
+    index = np.arange(len(held_out))
+    _, mae = _loss(network, _tensors(held_out, index, completion=completion), standin_weight=0.0, residual_weight=0.0)
+    inside_counted = np.broadcast_to(inside, prediction.shape)
+    expected = (np.abs(prediction - held_out.targets) / per_cycle)[inside_counted].sum() / inside_counted.sum()
+    np.testing.assert_allclose(mae, expected, rtol=1e-5)
+
+
+def test_identity_fit_with_every_limb_lead_equals_the_per_view_linear_fit() -> None:
+    """The limb views' rows fitted as predicted (``beta_v rho``) plus the rows holding what the
+    identity fit removes at 0 are, when the set holds all six limb leads and the true residuals
+    keep the identities (noise-free simulation), the per-view least squares (Pythagoras over the
+    views): the closed form must equal the fit that treats each limb view on its own."""
+    import dataclasses
+
+    from hybridfield.panorama import _limb_completion, fit_linear_path, simulated_cycles
+
+    full = simulated_cycles(2, inputs=("II", "V2", "V5"), n_random_views=2, noise_mv=0.0, duration=4.0, random_seed=7)
+    assert _limb_completion(full) is not None
+    # the same cycles with the non-measured limb leads renamed to plain views: fitted one by one
+    plain = dataclasses.replace(
+        full, target_names=tuple("sim" if name in ("I", "III", "aVR", "aVL", "aVF") else name for name in full.target_names)
+    )
+    assert _limb_completion(plain) is None
+    np.testing.assert_array_equal(plain.exact_views, full.exact_views)
+    fitted = []
+    for cycles in (full, plain):
+        torch.manual_seed(0)
+        network = NefNet(NefNetConfig())
+        fit_linear_path(network, cycles, limb_identities=True)
+        fitted.append(network)
+    for name in ("linear_weights", "physics_gain", "heart_vector_map"):
+        for through, alone in zip(getattr(fitted[0], name)[-1].parameters(), getattr(fitted[1], name)[-1].parameters()):
+            scale = float(alone.detach().abs().max())
+            assert scale > 1e-4
+            torch.testing.assert_close(through, alone, rtol=0, atol=1e-4 * scale)
