@@ -962,9 +962,7 @@ def _tensors(
     return batch
 
 
-def _network_prediction(
-    network: Any, batch: Mapping[str, Any], *, standin: bool = False, inconsistency: bool = False
-) -> Any:
+def _network_prediction(network: Any, batch: Mapping[str, Any], *, standin: bool = False) -> tuple[Any, Any, Any]:
     """The network's prediction of a batch's query views.
 
     With the six limb leads in the batch (:func:`_tensors` with a :class:`_LimbCompletion`), the
@@ -972,9 +970,14 @@ def _network_prediction(
     (:func:`_project_limb_residuals`), so training, evaluation and :meth:`HybridPanorama.predict`
     keep the limb identities the same way.
 
-    Returns the prediction ``(n, q, length)``; with ``standin``, also the Standin pair; with
-    ``inconsistency``, last, what that fit removes from the network's own residuals of the limb
-    views among the batch's query views (``(n, n_limb_views, length)``; None without any).
+    Returns
+    -------
+    prediction : (n, q, length) tensor, mV
+    standin_pair : tuple of two tensors or None
+        The Standin pair of the query views (only with ``standin``).
+    removed : (n, n_limb_views, length) tensor or None
+        What the identity fit removes from the network's own residuals of the limb views among
+        the query views (None without any).
     """
     import torch
 
@@ -987,25 +990,21 @@ def _network_prediction(
     output = network(
         batch["signals"], batch["angles"], query, batch["regions"], batch["lengths"], physical, exact=exact, standin=standin
     )
-    prediction = output[0] if standin else output
-    removed = None
-    if completed:
-        n_views = batch["query_angles"].shape[1]
-        directions = batch["limb_directions"]
-        limb_residual = prediction[:, n_views:] - batch["limb_physical"]
-        rho = torch.einsum("u,nut->nt", directions, limb_residual) / (directions @ directions)
-        view_directions = batch["view_directions"]
-        on_limb = view_directions != 0
-        projected = batch["physical"] + view_directions[None, :, None] * rho[:, None, :]
-        if on_limb.any():
-            removed = (prediction[:, :n_views] - projected)[:, on_limb]
-        prediction = torch.where(on_limb[None, :, None], projected, prediction[:, :n_views])
-        if standin:
-            output = (prediction, output[1][:, :n_views], output[2][:, :n_views])
-    result = output if standin else (prediction,)
-    if inconsistency:
-        result = (*result, removed)
-    return result[0] if len(result) == 1 else result
+    prediction, standin_pair = (output[0], output[1:]) if standin else (output, None)
+    if not completed:
+        return prediction, standin_pair, None
+    n_views = batch["query_angles"].shape[1]
+    directions = batch["limb_directions"]
+    limb_residual = prediction[:, n_views:] - batch["limb_physical"]
+    rho = torch.einsum("u,nut->nt", directions, limb_residual) / (directions @ directions)
+    view_directions = batch["view_directions"]
+    on_limb = view_directions != 0
+    projected = batch["physical"] + view_directions[None, :, None] * rho[:, None, :]
+    removed = (prediction[:, :n_views] - projected)[:, on_limb] if on_limb.any() else None
+    prediction = torch.where(on_limb[None, :, None], projected, prediction[:, :n_views])
+    if standin:
+        standin_pair = tuple(half[:, :n_views] for half in standin_pair)
+    return prediction, standin_pair, removed
 
 
 def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residual_weight: float) -> tuple[Any, float]:
@@ -1022,7 +1021,7 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
 
     from .nefnet import SCALE_FLOOR_MV
 
-    prediction, single, averaged, removed = _network_prediction(network, batch, standin=True, inconsistency=True)
+    prediction, (single, averaged), removed = _network_prediction(network, batch, standin=True)
     length = prediction.shape[-1]
     mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
     scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -1349,7 +1348,7 @@ def _evaluate_mae(network: Any, cycles: CycleSet, batch_size: int = 128) -> floa
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
             batch = _tensors(cycles, np.arange(start, min(start + batch_size, len(cycles))), completion=completion)
-            prediction = _network_prediction(network, batch)
+            prediction = _network_prediction(network, batch)[0]
             length = prediction.shape[-1]
             mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
             scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -1393,7 +1392,7 @@ def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, bat
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
             index = np.arange(start, min(start + batch_size, len(cycles)))
-            out[index] = _network_prediction(network, _tensors(cycles, index, completion=completion)).numpy()
+            out[index] = _network_prediction(network, _tensors(cycles, index, completion=completion))[0].numpy()
     return out
 
 
