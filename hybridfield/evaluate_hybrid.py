@@ -9,6 +9,13 @@ normalised with the true cycle's joint 12-lead min and max; PSNR per lead = 20 l
 over the unpadded cycle, averaged over cycles and leads; RMSE in mV and Pearson r per lead;
 regression to the mean from each record's mean peak-to-peak amplitude per lead.
 
+Beside the methods, two references that use the held-out truth and so are not methods: each
+record's own linear map from the inputs, fitted on its other cycles (what a perfectly
+personalised linear map reaches), and the one training record's map that fits a held-out record
+best (what a population method could reach by recognising which training person a new record
+resembles). The gap between the regression and these is what the inputs leave to learn about the
+person; ``--train-records`` draws fewer training records per fold for learning curves.
+
 Two settings:
 
 - ``reconstruction``: inputs I, II, V5; targets the other nine leads.
@@ -37,7 +44,15 @@ from .data import ECG
 from .metrics import PopulationRegression, regression_to_the_mean, variance_ratio_difference
 from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
 
-__all__ = ["score_cycles", "evaluate_setting", "main", "PRECORDIAL", "VARIANCE_RATIO_PROBABILITY"]
+__all__ = [
+    "score_cycles",
+    "personal_map_reference",
+    "best_training_map_reference",
+    "evaluate_setting",
+    "main",
+    "PRECORDIAL",
+    "VARIANCE_RATIO_PROBABILITY",
+]
 
 PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
 #: Central probability of the bootstrap interval of the hybrid's variance ratio minus the regression's.
@@ -81,17 +96,100 @@ def score_cycles(prediction: np.ndarray, cycles: CycleSet) -> dict[str, np.ndarr
     return {"psnr": psnr, "rmse": rmse, "r": r, "amplitude": amplitude, "true_amplitude": true_amplitude}
 
 
+def _pooled_samples(cycles: CycleSet, index: np.ndarray, leads: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Unpadded samples of the given cycles, pooled: inputs ``(n_inputs, m)`` and the named targets ``(n_leads, m)``, mV."""
+    views = [cycles.target_names.index(n) for n in leads]
+    inputs = np.concatenate([cycles.inputs[k][:, : cycles.lengths[k]] for k in index], axis=1)
+    targets = np.concatenate([cycles.targets[k][views, : cycles.lengths[k]] for k in index], axis=1)
+    return inputs, targets
+
+
+def _apply_map(model: PopulationRegression, cycles: CycleSet, index: np.ndarray, out: np.ndarray) -> None:
+    """Write ``model``'s prediction of the given cycles into ``out`` (unpadded samples only)."""
+    for k in index:
+        size = int(cycles.lengths[k])
+        out[k, :, :size] = model.predict(cycles.inputs[k][:, :size])
+
+
 def _regression_prediction(train: CycleSet, test: CycleSet, leads: Sequence[str]) -> np.ndarray:
     """Population linear regression (inputs -> leads) on unpadded training samples, applied per cycle."""
-    mask = np.arange(train.inputs.shape[2])[None, :] < train.lengths[:, None]
-    index = [train.target_names.index(n) for n in leads]
-    inputs = np.concatenate([train.inputs[k][:, mask[k]] for k in range(len(train))], axis=1)
-    targets = np.concatenate([train.targets[k][index][:, mask[k]] for k in range(len(train))], axis=1)
-    model = PopulationRegression(inputs, targets)
+    model = PopulationRegression(*_pooled_samples(train, np.arange(len(train)), leads))
     out = np.zeros((len(test), len(leads), test.inputs.shape[2]), dtype=np.float32)
-    for k in range(len(test)):
-        size = int(test.lengths[k])
-        out[k, :, :size] = model.predict(test.inputs[k][:, :size])
+    _apply_map(model, test, np.arange(len(test)), out)
+    return out
+
+
+def personal_map_reference(cycles: CycleSet, leads: Sequence[str]) -> np.ndarray:
+    """Each cycle predicted by its own record's linear map from the inputs, fitted on the record's other cycles.
+
+    An upper reference, not a method: the map (inputs -> leads, with an intercept, least
+    squares over unpadded samples) is fitted on the held-out record's own truth, leaving out
+    only the cycle it predicts (a record with a single cycle is fitted on that cycle). It
+    measures what a perfectly personalised instantaneous linear map of the inputs would reach:
+    the distance from a population method to it is what the inputs leave to be learned about the
+    person.
+
+    Parameters
+    ----------
+    cycles : CycleSet
+        Real cycles holding ``leads`` among their query views.
+    leads : sequence of str
+        Leads to predict.
+
+    Returns
+    -------
+    prediction : (n_cycles, n_leads, length) float32, mV
+        Zero on the padding.
+    """
+    out = np.zeros((len(cycles), len(leads), cycles.inputs.shape[2]), dtype=np.float32)
+    for record in np.unique(cycles.record):
+        own = np.flatnonzero(cycles.record == record)
+        for k in own:
+            others = own[own != k] if len(own) > 1 else own
+            _apply_map(PopulationRegression(*_pooled_samples(cycles, others, leads)), cycles, np.array([k]), out)
+    return out
+
+
+def best_training_map_reference(train: CycleSet, test: CycleSet, leads: Sequence[str]) -> np.ndarray:
+    """Each held-out record predicted by the one training record's linear map that scores best on it.
+
+    An oracle reference, not a method: every training record's own linear map (inputs -> leads,
+    with an intercept) is tried on each held-out record, and the one with the highest mean
+    Nef-Net PSNR over ``leads`` on that record's truth is kept. A population method that could
+    tell from the inputs alone which training person a new record resembles would reach at most
+    this (with instantaneous linear maps); it grows with the number of training records.
+
+    Parameters
+    ----------
+    train : CycleSet
+        Training cycles holding ``leads`` among their query views.
+    test : CycleSet
+        Held-out real cycles holding ``leads``.
+    leads : sequence of str
+        Leads to predict.
+
+    Returns
+    -------
+    prediction : (n_cycles, n_leads, length) float32, mV
+        Of ``test``; zero on the padding.
+    """
+    maps = [
+        PopulationRegression(*_pooled_samples(train, np.flatnonzero(train.record == record), leads))
+        for record in np.unique(train.record)
+    ]
+    scored = test.views(leads)
+    out = np.zeros((len(test), len(leads), test.inputs.shape[2]), dtype=np.float32)
+    for record in np.unique(test.record):
+        own = np.flatnonzero(test.record == record)
+        subset = scored.subset(own)
+        best, best_psnr = None, -np.inf
+        for model in maps:
+            candidate = np.zeros((len(own), len(leads), test.inputs.shape[2]), dtype=np.float32)
+            _apply_map(model, subset, np.arange(len(own)), candidate)
+            psnr = float(score_cycles(candidate, subset)["psnr"].mean())
+            if psnr > best_psnr:
+                best, best_psnr = candidate, psnr
+        out[own] = best
     return out
 
 
@@ -116,6 +214,7 @@ def evaluate_setting(
     linear_real_weight: float = REAL_CYCLE_WEIGHT,
     limb_identities: bool = False,
     freeze_linear: bool = True,
+    max_train_records: int | None = None,
     random_seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -148,6 +247,10 @@ def evaluate_setting(
         limb lead (``limb_identities`` of :func:`~hybridfield.panorama.train_hybrid`).
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
+    max_train_records : int, optional
+        Train each fold on at most this many of its training records, drawn at random (seeded
+        by ``random_seed`` and the fold); the held-out records stay the same. For learning
+        curves: how the methods and the references change with the amount of training data.
     random_seed : int
         Seed.
     progress : bool
@@ -157,6 +260,9 @@ def evaluate_setting(
     -------
     report : dict
         Per method and lead: mean PSNR, RMSE, r; summary PSNRs; regression-to-the-mean figures;
+        the same for two references under ``references`` (not methods: they use the held-out
+        truth; supervised leads only): ``personal_map`` (:func:`personal_map_reference`) and
+        ``best_training_map`` (:func:`best_training_map_reference`);
         ``variance_ratio_difference``: per supervised precordial lead, the hybrid's variance ratio
         minus the regression's with a paired bootstrap interval over records
         (:func:`~hybridfield.metrics.variance_ratio_difference`).
@@ -170,12 +276,21 @@ def evaluate_setting(
     targets = tuple(n for n in STANDARD_LEADS if n not in inputs)
     supervised = tuple(n for n in targets if n not in held_out)
     train_targets = tuple(n for n in STANDARD_LEADS if n not in held_out)
-    results: dict[str, list[dict[str, np.ndarray]]] = {"physics": [], "regression": [], "hybrid": []}
+    if max_train_records is not None and int(max_train_records) < 1:
+        raise ValueError(f"max_train_records must be a positive number of records or None, got {max_train_records}")
+    results: dict[str, list[dict[str, np.ndarray]]] = {
+        "physics": [], "regression": [], "hybrid": [], "personal_map": [], "best_training_map": []
+    }
+    references = ("personal_map", "best_training_map")
+    n_train_records: list[int] = []
     record_names: list[str] = []
     record_index: list[np.ndarray] = []
     started = time.perf_counter()
     for fold, test_index in enumerate(_folds(len(records), n_folds)):
         train_records = [r for i, r in enumerate(records) if i not in set(test_index)]
+        if max_train_records is not None and len(train_records) > max_train_records:
+            chosen = np.random.default_rng(random_seed + fold).choice(len(train_records), int(max_train_records), replace=False)
+            train_records = [train_records[i] for i in np.sort(chosen)]
         test_records = [records[i] for i in test_index]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -201,17 +316,27 @@ def evaluate_setting(
             "physics": test.physical,
             "hybrid": predict_cycles(network, test),
         }
-        regression = np.zeros_like(test.physical)
-        regression_part = _regression_prediction(train, test, supervised)
-        for j, name in enumerate(supervised):
-            regression[:, targets.index(name)] = regression_part[:, j]
-        predictions["regression"] = regression
+        # the regression and the references predict the supervised leads only (zero elsewhere, never scored)
+        supervised_parts = {
+            "regression": _regression_prediction(train, test, supervised),
+            "personal_map": personal_map_reference(test, supervised),
+            "best_training_map": best_training_map_reference(train, test, supervised),
+        }
+        for method, part in supervised_parts.items():
+            prediction = np.zeros_like(test.physical)
+            prediction[:, [targets.index(name) for name in supervised]] = part
+            predictions[method] = prediction
         for method, prediction in predictions.items():
             results[method].append(score_cycles(prediction, test))
+        n_train_records.append(len(train.record_names))
         record_index.append(test.record + len(record_names))
         record_names.extend(test.record_names)
         if progress:
-            psnr = {m: float(np.mean(results[m][-1]["psnr"][:, [targets.index(n) for n in supervised]])) for m in results}
+            psnr = {
+                m: float(np.mean(results[m][-1]["psnr"][:, [targets.index(n) for n in supervised]]))
+                for m in results
+                if m not in references
+            }
             print(
                 f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test cycles; supervised PSNR "
                 + ", ".join(f"{m} {v:.2f} dB" for m, v in psnr.items())
@@ -227,13 +352,15 @@ def evaluate_setting(
         "n_records": len(record_names),
         "n_cycles": int(len(records_of_cycle)),
         "n_folds": n_folds,
+        "n_train_records": n_train_records,
         "seconds": time.perf_counter() - started,
         "methods": {},
+        "references": {},
     }
     precordial = [targets.index(n) for n in supervised if n in PRECORDIAL]
     record_amplitudes: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for method, scores in stacked.items():
-        leads = supervised if method == "regression" else targets
+        leads = supervised if method == "regression" or method in references else targets
         entry: dict[str, Any] = {"per_lead": {}}
         record_amplitudes[method] = {}
         for name in leads:
@@ -252,9 +379,9 @@ def evaluate_setting(
         supervised_index = [targets.index(n) for n in supervised]
         entry["psnr_supervised"] = float(scores["psnr"][:, supervised_index].mean())
         entry["psnr_precordial"] = float(scores["psnr"][:, precordial].mean()) if precordial else float("nan")
-        if held_out and method != "regression":
+        if held_out and method != "regression" and method not in references:
             entry["psnr_unseen"] = {n: float(scores["psnr"][:, targets.index(n)].mean()) for n in held_out}
-        report["methods"][method] = entry
+        report["references" if method in references else "methods"][method] = entry
     # regression to the mean, hybrid against regression: is the difference beyond record sampling?
     report["variance_ratio_difference"] = {
         name: variance_ratio_difference(
@@ -270,11 +397,14 @@ def evaluate_setting(
 def _table(report: dict[str, Any]) -> str:
     lines = [
         f"inputs {', '.join(report['inputs'])}; {report['n_records']} records, {report['n_cycles']} cycles, "
-        f"{report['n_folds']}-fold leave-records-out",
+        f"{report['n_folds']}-fold leave-records-out (training records per fold: "
+        + ", ".join(str(n) for n in report["n_train_records"]) + ")",
         "| method | PSNR supervised | PSNR precordial | " + " | ".join(report["targets"]) + " |",
         "|---|---|---|" + "---|" * len(report["targets"]),
     ]
-    for method, entry in report["methods"].items():
+    rows = [(method, entry) for method, entry in report["methods"].items()]
+    rows += [(f"{method} (reference: held-out truth)", entry) for method, entry in report["references"].items()]
+    for method, entry in rows:
         cells = []
         for name in report["targets"]:
             lead = entry["per_lead"].get(name)
@@ -317,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     _add_linear_path_arguments(parser)
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
+    parser.add_argument(
+        "--train-records", type=int, default=None,
+        help="train each fold on at most N of its training records, drawn at random (learning curves)",
+    )
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
     arguments = parser.parse_args(argv)
     records = load_shared_records(arguments.data)
@@ -331,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ==", flush=True)
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
-            simulated_epochs=arguments.simulated_epochs, **_linear_path_options(arguments), **settings[name],
+            simulated_epochs=arguments.simulated_epochs, max_train_records=arguments.train_records,
+            **_linear_path_options(arguments), **settings[name],
         )
         print(_table(reports[name]), flush=True)
     if arguments.output:
