@@ -141,6 +141,7 @@ def personal_map_reference(cycles: CycleSet, leads: Sequence[str]) -> np.ndarray
     prediction : (n_cycles, n_leads, length) float32, mV
         Zero on the padding.
     """
+    leads = cycles.views(leads).target_names  # checks the names once
     out = np.zeros((len(cycles), len(leads), cycles.inputs.shape[2]), dtype=np.float32)
     for record in np.unique(cycles.record):
         own = np.flatnonzero(cycles.record == record)
@@ -156,10 +157,11 @@ def best_training_map_reference(train: CycleSet, test: CycleSet, leads: Sequence
     An oracle reference, not a method: every training record's own linear map (inputs -> leads,
     with an intercept) is tried on each held-out record, and the one with the highest mean
     Nef-Net PSNR on that record's truth is kept. The mean runs over the record's cycles and
-    those of ``leads`` that are not exact combinations of the inputs (:attr:`CycleSet.exact_views`:
-    every map gets III from I and II, and their 60-80 dB of rounding must not sway the choice). A population method that could
-    tell from the inputs alone which training person a new record resembles would reach at most
-    this (with instantaneous linear maps); it grows with the number of training records.
+    those of ``leads`` that are not exact combinations of the inputs
+    (:attr:`CycleSet.exact_views`: every map gets III from I and II, and their 60-80 dB of
+    rounding must not sway the choice). A population method of instantaneous linear maps that
+    could tell from the inputs alone which training person a new record resembles would reach at
+    most this; it grows with the number of training records.
 
     Parameters
     ----------
@@ -175,11 +177,12 @@ def best_training_map_reference(train: CycleSet, test: CycleSet, leads: Sequence
     prediction : (n_cycles, n_leads, length) float32, mV
         Of ``test``; zero on the padding.
     """
+    scored = test.views(leads)  # checks the names once
+    leads = train.views(leads).target_names
     maps = [
         PopulationRegression(*_pooled_samples(train, np.flatnonzero(train.record == record), leads))
         for record in np.unique(train.record)
     ]
-    scored = test.views(leads)
     chosen_by = ~scored.exact_views if not scored.exact_views.all() else np.ones(len(leads), dtype=bool)
     out = np.zeros((len(test), len(leads), test.inputs.shape[2]), dtype=np.float32)
     for record in np.unique(test.record):

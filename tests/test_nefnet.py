@@ -406,6 +406,8 @@ def test_personal_map_reference_fits_each_record_on_its_other_cycles() -> None:
     again = personal_map_reference(shifted, ["V1"])
     np.testing.assert_allclose(again[5, 0], cycles.targets[5, 0], atol=1e-4)
     assert np.abs(again[4, 0] - cycles.targets[4, 0]).max() > 1e-3  # the others do see it
+    with pytest.raises(ValueError, match="not query views"):
+        personal_map_reference(cycles, ["V3"])
 
 
 def test_best_training_map_reference_recognises_the_matching_training_record() -> None:
