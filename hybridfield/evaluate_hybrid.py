@@ -288,6 +288,7 @@ def evaluate_setting(
         "physics": [], "regression": [], "hybrid": [], "personal_map": [], "best_training_map": []
     }
     references = ("personal_map", "best_training_map")
+    supervised_only = ("regression", *references)  # they predict the supervised leads only
     n_train_records: list[int] = []
     record_names: list[str] = []
     record_index: list[np.ndarray] = []
@@ -366,7 +367,7 @@ def evaluate_setting(
     precordial = [targets.index(n) for n in supervised if n in PRECORDIAL]
     record_amplitudes: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for method, scores in stacked.items():
-        leads = supervised if method == "regression" or method in references else targets
+        leads = supervised if method in supervised_only else targets
         entry: dict[str, Any] = {"per_lead": {}}
         record_amplitudes[method] = {}
         for name in leads:
@@ -385,7 +386,7 @@ def evaluate_setting(
         supervised_index = [targets.index(n) for n in supervised]
         entry["psnr_supervised"] = float(scores["psnr"][:, supervised_index].mean())
         entry["psnr_precordial"] = float(scores["psnr"][:, precordial].mean()) if precordial else float("nan")
-        if held_out and method != "regression" and method not in references:
+        if held_out and method not in supervised_only:
             entry["psnr_unseen"] = {n: float(scores["psnr"][:, targets.index(n)].mean()) for n in held_out}
         report["references" if method in references else "methods"][method] = entry
     # regression to the mean, hybrid against regression: is the difference beyond record sampling?
