@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from geometry._validation import as_points, as_positive_scalar, as_vector3
+from geometry.validation import as_points, as_positive_scalar, as_vector3
 from . import _kernels
 
 __all__ = ["infinite_medium_potential", "infinite_medium_lead_field", "sphere_potential", "fibonacci_sphere"]

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg
 import trimesh
 
-from geometry._validation import as_finite_array, as_points, as_positive_scalar
+from geometry.validation import as_finite_array, as_points, as_positive_scalar
 from . import _kernels
 from ._solvers import refined_block_gmres
 

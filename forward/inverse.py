@@ -40,7 +40,7 @@ import numpy as np
 from scipy import linalg as sla
 from scipy.special import ndtri
 
-from geometry._validation import as_finite_array
+from geometry.validation import as_finite_array
 
 __all__ = [
     "PHASE_NAMES",

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from geometry import Torso, electrode_positions
-from geometry._validation import as_finite_array, as_positive_scalar
+from geometry.validation import as_finite_array, as_positive_scalar
 from geometry.angles import direction_from_angles, view_to_degrees
 from . import _kernels
 from .bem import BoundaryElementModel, make_bem

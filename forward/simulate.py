@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from geometry._validation import as_positive_scalar
+from geometry.validation import as_positive_scalar
 
 __all__ = [
     "PEAK_QRS_MOMENT",

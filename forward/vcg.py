@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from geometry._validation import as_finite_array
+from geometry.validation import as_finite_array
 
 __all__ = [
     "VCG_TRANSFORM_LEADS",

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_finite_array, as_points, as_vector3
+from .validation import as_finite_array, as_points, as_vector3
 
 __all__ = [
     "STANDARD_LEAD_ANGLES",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_vector3
+from .validation import as_vector3
 from .torso import Torso
 
 __all__ = [

@@ -18,7 +18,7 @@ import trimesh
 from trimesh.ray.ray_triangle import RayMeshIntersector
 from scipy.interpolate import PchipInterpolator
 
-from ._validation import as_finite_array, as_points, as_positive_scalar, as_vector3
+from .validation import as_finite_array, as_points, as_positive_scalar, as_vector3
 from .angles import angles_from_positions, direction_from_angles
 
 __all__ = [

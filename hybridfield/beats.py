@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from geometry._validation import as_finite_array, as_positive_scalar
+from geometry.validation import as_finite_array, as_positive_scalar
 
 from .data import ECG, LeadNotFoundError, canonical_lead_name
 

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from geometry._validation import as_finite_array
+from geometry.validation import as_finite_array
 from geometry.angles import direction_from_angles, view_to_degrees
 
 from .metrics import pearson_r, rmse

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from geometry._validation import as_finite_array, as_positive_scalar
+from geometry.validation import as_finite_array, as_positive_scalar
 from geometry.angles import STANDARD_LEAD_ANGLES, UnknownLeadError, direction_from_angles
 
 __all__ = [

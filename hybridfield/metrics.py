@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from geometry._validation import as_finite_array
+from geometry.validation import as_finite_array
 
 __all__ = [
     "rmse",

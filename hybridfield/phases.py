@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geometry._validation import as_positive_scalar
+from geometry.validation import as_positive_scalar
 
 __all__ = ["PHASE_BIN_NAMES", "N_PHASE_BINS", "phase_bins"]
 

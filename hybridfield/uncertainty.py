@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from geometry._validation import as_positive_scalar
+from geometry.validation import as_positive_scalar
 
 from .data import ECG, canonical_lead_name
 from .phases import N_PHASE_BINS, PHASE_BIN_NAMES, phase_bins
