@@ -1,4 +1,4 @@
-"""forward: dipole sources, volume conductors, lead fields and VCG transforms.
+"""forward: dipole sources, volume conductors, lead fields, VCG transforms and heart-vector inverse.
 
 Units everywhere: positions in metres, conductivity in S/m, dipole moments in mA*m, potentials in
 mV (mA*m / (S/m * m^2) = mV). Body frame: origin at the heart's electrical centre, x anterior,
@@ -7,18 +7,8 @@ y the subject's left, z superior. forward imports geometry and never hybridfield
 
 from .analytic import fibonacci_sphere, infinite_medium_lead_field, infinite_medium_potential, sphere_potential
 from .bem import BoundaryElementModel, check_sources_inside, make_bem
-from .inverse import (
-    PHASE_NAMES,
-    GaussianHeartVector,
-    HeartVectorPrior,
-    LeadCalibration,
-    calibrate_leads,
-    fit_heart_vector_prior,
-    least_squares_heart_vector,
-    phase_labels_from_annotations,
-    smooth_heart_vector,
-    tikhonov_heart_vector,
-)
+from .calibration import LeadCalibration, calibrate_leads
+from .estimators import GaussianHeartVector, least_squares_heart_vector, smooth_heart_vector, tikhonov_heart_vector
 from .leads import (
     CONDUCTORS,
     DEFAULT_SIGMA,
@@ -32,6 +22,7 @@ from .leads import (
     torso_bem,
     view_lead_vectors,
 )
+from .prior import PHASE_NAMES, HeartVectorPrior, fit_heart_vector_prior, phase_labels_from_annotations
 from .simulate import CONDITIONS, PEAK_QRS_MOMENT, HeartbeatAnnotations, simulate_heart_vector
 from .vcg import (
     DOWER,

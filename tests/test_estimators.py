@@ -1,12 +1,11 @@
-"""Tests of forward.inverse: least squares, Gaussian posterior, phase prior, cvxpy programs and
-lead calibration, on the BEM lead vectors of the default torso and simulated heart vectors.
+"""Tests of forward.estimators: least squares, the Gaussian posterior (Tikhonov) and the smooth
+cvxpy program, on the BEM lead vectors of the default torso and simulated heart vectors.
 
 Units: signals mV, lead vectors mV per mA*m, heart vectors mA*m (body frame), noise_std mV.
 """
 
 from __future__ import annotations
 
-import json
 import math
 
 import cvxpy as cp
@@ -14,18 +13,13 @@ import numpy as np
 import pytest
 
 import forward
-from forward.inverse import (
-    PHASE_NAMES,
+from forward.estimators import (
     GaussianHeartVector,
-    HeartVectorPrior,
-    LeadCalibration,
-    calibrate_leads,
-    fit_heart_vector_prior,
     least_squares_heart_vector,
-    phase_labels_from_annotations,
     smooth_heart_vector,
     tikhonov_heart_vector,
 )
+from forward.prior import HeartVectorPrior, fit_heart_vector_prior, phase_labels_from_annotations
 from geometry import default_torso
 
 FS = 500.0
@@ -59,6 +53,13 @@ def rows(names: tuple[str, ...], wanted: tuple[str, ...]) -> list[int]:
 def random_spd(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
     a = rng.standard_normal((n, 3, 3))
     return scale**2 * (np.einsum("nij,nkj->nik", a, a) + 0.3 * np.eye(3))
+
+
+def test_estimators_are_forward_top_level_names():
+    assert forward.least_squares_heart_vector is least_squares_heart_vector
+    assert forward.tikhonov_heart_vector is tikhonov_heart_vector
+    assert forward.smooth_heart_vector is smooth_heart_vector
+    assert forward.GaussianHeartVector is GaussianHeartVector
 
 
 # ------------------------------------------------------------------ least squares
@@ -233,71 +234,6 @@ def test_gaussian_heart_vector_draws_are_exact():
         distribution.sample(0)
 
 
-# ------------------------------------------------------------------ phase prior
-
-
-def test_phase_labels_follow_annotations(heart):
-    p, notes = heart
-    labels = phase_labels_from_annotations(notes, p.shape[1])
-    assert labels.shape == (p.shape[1],) and set(np.unique(labels)) == set(range(7))
-    beat = 2
-    assert labels[notes.p_onset[beat]] == 0 and labels[notes.p_offset[beat]] == 1
-    assert labels[notes.r_peak[beat]] == 2 and labels[notes.qrs_offset[beat]] == 3
-    assert labels[notes.t_onset[beat]] == 4 and labels[notes.t_offset[beat]] == 5
-    assert labels[0] == 6 and labels[-1] == 6
-
-
-def test_heart_vector_prior_fit(prior, heart):
-    p, notes = heart
-    labels = phase_labels_from_annotations(notes, p.shape[1])
-    own = fit_heart_vector_prior(p, labels)
-    for phase in range(7):
-        samples = p[:, labels == phase]
-        assert own.counts[phase] == samples.shape[1]
-        assert np.allclose(own.means[phase], samples.mean(axis=1), rtol=0, atol=1e-15)
-        eigenvalues = np.linalg.eigvalsh(own.covariances[phase])
-        assert eigenvalues.min() > 0
-        empirical = np.cov(samples, bias=True)
-        # shrinkage and floor move the covariance, but only a little where data are plentiful
-        assert np.linalg.norm(own.covariances[phase] - empirical) <= 0.35 * np.linalg.norm(empirical) + 3 * 3e-3 * np.var(p, axis=1).mean()
-    trace = np.trace(own.covariances, axis1=1, axis2=2)
-    assert trace[2] > 20 * trace[5]  # QRS varies far more than TP
-    assert np.linalg.norm(own.means[2]) > 5 * np.linalg.norm(own.means[5])
-    # population prior from other records: phase means close to this record's
-    assert np.linalg.norm(prior.means[2] - own.means[2]) < 0.2 * np.linalg.norm(own.means[2])
-    mean, covariance = prior.mean_and_covariance(labels)
-    assert mean.shape == (3, p.shape[1]) and covariance.shape == (p.shape[1], 3, 3)
-    assert np.array_equal(covariance[notes.r_peak[0]], prior.covariances[2])
-    assert prior.phase_names == PHASE_NAMES
-
-
-def test_heart_vector_prior_positive_definite_with_little_data():
-    rng = np.random.default_rng(9)
-    vectors = 0.01 * rng.standard_normal((3, 6))
-    vectors[:, :3] = vectors[:, :1]  # phase 0: three identical samples (zero covariance)
-    labels = np.array([0, 0, 0, 1, 1, 2])
-    fitted = fit_heart_vector_prior(vectors, labels, n_phases=4)
-    assert np.all(np.linalg.eigvalsh(fitted.covariances) > 0)
-    assert fitted.counts.tolist() == [3, 2, 1, 0]
-    assert np.allclose(fitted.means[3], vectors.mean(axis=1))  # empty phase: pooled
-    fixed = fit_heart_vector_prior(vectors, labels, n_phases=4, shrinkage=1.0)
-    assert np.allclose(fixed.covariances[1] - np.diag(np.diag(fixed.covariances[1])), 0.0)
-    with pytest.raises(ValueError, match="phase_labels"):
-        fit_heart_vector_prior(vectors, labels + 5, n_phases=7)
-    with pytest.raises(ValueError, match="shrinkage"):
-        fit_heart_vector_prior(vectors, labels, shrinkage=1.5)
-
-
-def test_heart_vector_prior_round_trip(prior):
-    restored = HeartVectorPrior.from_dict(json.loads(json.dumps(prior.to_dict())))
-    assert np.array_equal(restored.means, prior.means)
-    assert np.array_equal(restored.covariances, prior.covariances)
-    assert np.array_equal(restored.counts, prior.counts)
-    assert restored.phase_names == prior.phase_names
-    with pytest.raises(ValueError, match="missing"):
-        HeartVectorPrior.from_dict({"means": []})
-
-
 # ------------------------------------------------------------------ convex programs
 
 
@@ -375,105 +311,10 @@ def test_smooth_heart_vector_solver_status_is_checked(leads, heart, monkeypatch)
         smooth_heart_vector(signals, lead, smoothness=1.0, solver="NOT_A_SOLVER")
 
 
-# ------------------------------------------------------------------ lead calibration
-
-
-def rotation(axis: np.ndarray, angle: float) -> np.ndarray:
-    axis = axis / np.linalg.norm(axis)
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
-
-
-def perturbed_leads(lead, fixed, seed):
-    """Gains 0.85-1.15 on every lead not in ``fixed``; every other free lead rotated by 5-10 deg."""
-    rng = np.random.default_rng(seed)
-    gains = rng.uniform(0.85, 1.15, lead.shape[0])
-    gains[fixed] = 1.0
-    rotated = lead.copy()
-    angles = np.zeros(lead.shape[0])
-    free = [i for i in range(lead.shape[0]) if i not in fixed]
-    for i in free[::2]:
-        angles[i] = rng.uniform(5.0, 10.0)
-        axis = np.cross(lead[i], rng.standard_normal(3))
-        rotated[i] = rotation(axis, math.radians(angles[i])) @ lead[i]
-    return gains, gains[:, None] * rotated, angles
-
-
-def held_out_error(matrix, true_matrix, p, inputs, targets):
-    """RMSE (mV) of leads ``targets`` predicted from leads ``inputs`` through a lead matrix."""
-    clean = true_matrix @ p
-    estimate = np.linalg.lstsq(matrix[inputs], clean[inputs], rcond=None)[0]
-    return float(np.sqrt(np.mean((matrix[targets] @ estimate - clean[targets]) ** 2)))
-
-
-def test_calibrate_leads_with_reference_heart_vector(leads, heart):
-    names, lead = leads
-    p, _ = heart
-    gains, true_matrix, angles = perturbed_leads(lead, [0], seed=100)
-    signals = true_matrix @ p + 0.01 * np.random.default_rng(101).standard_normal((12, p.shape[1]))
-    calibration = calibrate_leads(
-        signals, lead, reference_heart_vector=p, segment=(0, 2500), noise_std=0.01, lead_names=names
-    )
-    assert calibration.n_iterations == 1
-    # 10 seeds: worst gain error 2.1 %, worst angle error 1.1 deg (limited by the weakest
-    # direction of the heart vector over the segment, see calibrate_leads)
-    assert np.max(np.abs(calibration.gains / gains - 1)) < 0.03
-    assert np.max(np.abs(calibration.angle_offsets - angles)) < 2.0
-    assert np.allclose(calibration.calibrated_lead_matrix(), true_matrix, rtol=0, atol=0.04 * np.abs(lead).max())
-
-
-def test_calibrate_leads_blind(leads, heart):
-    names, lead = leads
-    p, _ = heart
-    reference = rows(names, ("I", "aVF", "V2"))  # lead vectors spanning 3-D: gauge fully fixed
-    gains, true_matrix, angles = perturbed_leads(lead, reference, seed=102)
-    noise = np.random.default_rng(103).standard_normal((12, p.shape[1]))
-    signals = true_matrix @ p + 0.01 * noise
-    calibration = calibrate_leads(
-        signals, lead, segment=(0, 2500), noise_std=0.01, reference_leads=("I", "aVF", "V2"), lead_names=names
-    )
-    assert calibration.reference_leads == ("I", "aVF", "V2")
-    assert np.all(calibration.gains[reference] == 1.0)
-    assert np.array_equal(calibration.lead_matrix[reference], lead[reference])
-    # 10 seeds: worst gain error 2.7 %, worst angle error 1.8 deg
-    assert np.max(np.abs(calibration.gains / gains - 1)) < 0.035
-    assert np.max(np.abs(calibration.angle_offsets - angles)) < 2.5
-    # held-out segment: the other nine leads predicted from I, II, V2
-    inputs, targets = rows(names, ("I", "II", "V2")), [i for i in range(12) if names[i] not in ("I", "II", "V2")]
-    later = p[:, 2500:]
-    nominal_error = held_out_error(lead, true_matrix, later, inputs, targets)
-    calibrated_error = held_out_error(calibration.calibrated_lead_matrix(), true_matrix, later, inputs, targets)
-    assert calibrated_error < 0.5 * nominal_error
-    # apply() removes the gains so that the rotated lead_matrix explains the signals
-    corrected = calibration.apply(true_matrix @ later)
-    assert np.allclose(corrected, calibration.lead_matrix @ later, atol=0.05 * np.abs(corrected).max())
-    restored = LeadCalibration.from_dict(json.loads(json.dumps(calibration.to_dict())))
-    assert np.array_equal(restored.gains, calibration.gains)
-    assert np.array_equal(restored.lead_matrix, calibration.lead_matrix)
-    assert restored.segment == (0, 2500) and restored.reference_leads == calibration.reference_leads
-
-
-def test_calibrate_leads_single_reference_keeps_gain_one_and_predicts_better(leads, heart):
-    names, lead = leads
-    p, _ = heart
-    gains, true_matrix, _ = perturbed_leads(lead, [0], seed=104)
-    signals = true_matrix @ p + 0.02 * np.random.default_rng(105).standard_normal((12, p.shape[1]))
-    calibration = calibrate_leads(signals, lead, segment=(0, 2500), noise_std=0.02, lead_names=names)
-    assert calibration.reference_leads == ("I",)
-    assert calibration.gains[0] == 1.0 and np.array_equal(calibration.lead_matrix[0], lead[0])
-    assert np.all(calibration.angle_offsets <= 20.0 + 1.0)
-    inputs, targets = rows(names, ("I", "II", "V2")), [i for i in range(12) if names[i] not in ("I", "II", "V2")]
-    later = p[:, 2500:]
-    nominal_error = held_out_error(lead, true_matrix, later, inputs, targets)
-    calibrated_error = held_out_error(calibration.calibrated_lead_matrix(), true_matrix, later, inputs, targets)
-    assert calibrated_error < 0.5 * nominal_error
-    assert np.all(calibration.residual_std < 0.025)  # the fit reaches the noise level (0.02 mV)
-
-
 # ------------------------------------------------------------------ bad input
 
 
-def test_bad_input_is_refused(leads, heart):
+def test_bad_estimator_input_is_refused(leads, heart):
     _, lead = leads
     p, _ = heart
     signals = lead @ p[:, :100]
@@ -485,8 +326,6 @@ def test_bad_input_is_refused(leads, heart):
         tikhonov_heart_vector(bad, lead, prior_mean=np.zeros(3), prior_covariance=np.eye(3), noise_std=0.05)
     with pytest.raises(ValueError, match="signals contains"):
         smooth_heart_vector(bad, lead, smoothness=1.0)
-    with pytest.raises(ValueError, match="signals contains"):
-        calibrate_leads(bad, lead)
     bad_lead = lead.copy()
     bad_lead[0, 0] = np.inf
     with pytest.raises(ValueError, match="lead_matrix contains"):
@@ -503,15 +342,7 @@ def test_bad_input_is_refused(leads, heart):
         smooth_heart_vector(signals, lead, smoothness=1.0, noise_std=np.ones(5))
     with pytest.raises(ValueError, match="smoothness must be a finite non-negative"):
         smooth_heart_vector(signals, lead, smoothness=-1.0)
-    with pytest.raises(ValueError, match="smoothness must be a finite non-negative"):
-        calibrate_leads(signals, lead, smoothness=-1.0)
     with pytest.raises(ValueError, match="prior_covariance must be positive definite"):
         tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(3), prior_covariance=-np.eye(3), noise_std=0.05)
     with pytest.raises(ValueError, match="prior_mean must have shape"):
         tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(2), prior_covariance=np.eye(3), noise_std=0.05)
-    with pytest.raises(ValueError, match="gain_bounds"):
-        calibrate_leads(signals, lead, gain_bounds=(1.2, 1.4))
-    with pytest.raises(ValueError, match="reference_leads"):
-        calibrate_leads(signals, lead, reference_leads="V9")
-    with pytest.raises(ValueError, match="segment"):
-        calibrate_leads(signals, lead, segment=(50, 500))
