@@ -3,7 +3,7 @@
 - Inference: the default-size hybrid NefNet on 256 cycles x 12 query views (3 inputs, 512
   samples), in eval mode without gradients; throughput in beat-views per second is printed
   (aim: 5,000 on this 2-core machine).
-- Training: one epoch of :func:`hybridfield.panorama.train_hybrid` over 256 synthetic cycles
+- Training: one epoch of :func:`hybridfield.training.train_hybrid` over 256 synthetic cycles
   (12 views, 4 drawn per step, batch 16: the defaults); cycles per second printed.
 - Size: parameters and bytes of the bundled checkpoint (Nef-Net reports 7.18 MB).
 
@@ -20,7 +20,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hybridfield.nefnet import NefNet, NefNetConfig  # noqa: E402
-from hybridfield.panorama import CycleSet, train_hybrid  # noqa: E402
+from hybridfield.cycles import CycleSet  # noqa: E402
+from hybridfield.training import train_hybrid  # noqa: E402
 
 N_CYCLES, N_INPUTS, N_VIEWS, LENGTH = 256, 3, 12, 512
 

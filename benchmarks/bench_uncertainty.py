@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from hybridfield import read_wfdb
-from hybridfield.uncertainty import default_population_model, predict_posterior
+from hybridfield.population import default_population_model
+from hybridfield.posterior import predict_posterior
 
 RECORD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cinc2021" / "E07500"
 VIEWS_DEGREES = ((90.0, 130.0), (132.0, -99.0), (140.0, 100.0))

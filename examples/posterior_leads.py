@@ -45,7 +45,7 @@ import numpy as np
 import forward
 import geometry
 import hybridfield
-from hybridfield.uncertainty import prepare_ecg
+from hybridfield.preparation import prepare_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = Path(__file__).stem
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{posteriors[label]} ({time.perf_counter() - sampling_started:.1f} s)")
 
     population = hybridfield.default_population_model()
-    measured = prepare_ecg(ecg, fs=population.fs, band=population.band, warn=False)
+    measured = prepare_ecg(ecg, warn=False)
     fs = measured.fs
 
     # 3. Band widths: how much the eight leads narrow what three leads leave open.

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import hybridfield
 from hybridfield.evaluate_hybrid import score_cycles
-from hybridfield.panorama import predict_cycles
+from hybridfield.training import predict_cycles
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = Path(__file__).stem

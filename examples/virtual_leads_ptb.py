@@ -45,7 +45,7 @@ import forward
 import geometry
 import hybridfield
 from hybridfield.metrics import pearson_r
-from hybridfield.uncertainty import prepare_ecg
+from hybridfield.preparation import prepare_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = Path(__file__).stem
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     fs = posterior.fs
 
     # 4. Against the measured leads, preprocessed exactly as the model's inputs were.
-    measured = prepare_ecg(ecg, fs=population.fs, band=population.band, warn=False)
+    measured = prepare_ecg(ecg, warn=False)
     # Physics only: the heart vector solved from I, II, V5 through the default torso's lead vectors.
     nominal = dict(zip(population.lead_names, population.nominal_lead_vectors))
     solved = np.linalg.solve(np.array([nominal[name] for name in INPUTS]), np.array([measured[name] for name in INPUTS]))

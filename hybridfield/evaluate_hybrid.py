@@ -40,9 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from .data import ECG
+from .ecg import ECG
 from .metrics import PopulationRegression, regression_to_the_mean, variance_ratio_difference
-from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT, STANDARD_LEADS, CycleSet, predict_cycles, real_cycles, simulated_cycles, train_hybrid
+from .cycles import CycleSet, real_cycles, simulated_cycles
+from .leads import STANDARD_LEADS
+from .training import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT, predict_cycles, train_hybrid
 
 __all__ = [
     "score_cycles",
@@ -242,7 +244,7 @@ def evaluate_setting(
         Epochs of simulated pre-training and of real-data training.
     linear_start : bool
         Fit the residual's linear path in closed form on the fold's training cycles (real and
-        simulated) before training (:func:`~hybridfield.panorama.fit_linear_path`).
+        simulated) before training (:func:`~hybridfield.training.fit_linear_path`).
     linear_ridge, linear_gain_ridge, heart_vector_ridge : float
         Its ridge penalties (relative) for the per-pair weights, the physics gain and the
         heart-vector correction.
@@ -250,7 +252,7 @@ def evaluate_setting(
         Weight of the real cycles against the simulated ones in that fit.
     limb_identities : bool
         Fit and train the limb leads through the six-lead identity fit when the inputs hold one
-        limb lead (``limb_identities`` of :func:`~hybridfield.panorama.train_hybrid`).
+        limb lead (``limb_identities`` of :func:`~hybridfield.training.train_hybrid`).
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
     max_train_records : int, optional
@@ -276,7 +278,7 @@ def evaluate_setting(
     import torch
 
     from .nefnet import NefNet
-    from .uncertainty import fit_population_model
+    from .population import fit_population_model
 
     held_out = tuple(held_out_views)
     targets = tuple(n for n in STANDARD_LEADS if n not in inputs)
@@ -442,16 +444,15 @@ def main(argv: list[str] | None = None) -> int:
     status : int
         0 on success.
     """
-    from .evaluate_uncertainty import load_shared_records
-    from .train_hybrid import _add_linear_path_arguments, _linear_path_options
+    from .cli import add_data_argument, add_linear_path_arguments, linear_path_options, load_shared_records
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    add_data_argument(parser)
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
     parser.add_argument("--simulated-epochs", type=int, default=0)
-    _add_linear_path_arguments(parser)
+    add_linear_path_arguments(parser)
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument(
@@ -473,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
             simulated_epochs=arguments.simulated_epochs, max_train_records=arguments.train_records,
-            **_linear_path_options(arguments), **settings[name],
+            **linear_path_options(arguments), **settings[name],
         )
         print(_table(reports[name]), flush=True)
     if arguments.output:

@@ -24,30 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from .data import ECG, read_wfdb
+from .cli import add_data_argument, load_shared_records
+from .ecg import ECG
 from .metrics import PopulationRegression, coverage, interval_score, regression_to_the_mean, rmse
-from .uncertainty import fit_population_model, predict_posterior, prepare_ecg
+from .population import fit_population_model
+from .posterior import predict_posterior
+from .preparation import prepare_ecg
 
-__all__ = ["load_shared_records", "leave_one_record_out", "main"]
-
-
-def load_shared_records(data: str | Path) -> list[ECG]:
-    """The PTB record and the PhysioNet Challenge 2021 records of the shared data folder.
-
-    Parameters
-    ----------
-    data : str or Path
-        The folder holding ``ptbdb/`` and ``cinc2021/``.
-
-    Returns
-    -------
-    records : list of ECG
-    """
-    data = Path(data)
-    paths = sorted((data / "cinc2021").glob("*.hea")) + sorted((data / "ptbdb").glob("*.hea"))
-    if not paths:
-        raise FileNotFoundError(f"no wfdb records under {data}/cinc2021 or {data}/ptbdb")
-    return [read_wfdb(path.with_suffix("")) for path in paths]
+__all__ = ["leave_one_record_out", "main"]
 
 
 def leave_one_record_out(
@@ -85,7 +69,7 @@ def leave_one_record_out(
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prepared = [prepare_ecg(ecg, fs=500.0, band=(0.5, 40.0), warn=False) for ecg in records]
+        prepared = [prepare_ecg(ecg, warn=False) for ecg in records]
     usable = [i for i, ecg in enumerate(prepared) if all(ecg.has_lead(name) for name in inputs)]
     rows: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
     amplitudes: dict[str, dict[str, list[float]]] = {name: {"true": [], "mean": [], "draw": [], "baseline": []} for name in targets}
@@ -187,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         Process exit status, 0 on success.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    add_data_argument(parser)
     parser.add_argument("--inputs", nargs="+", default=["I", "II", "V5"])
     parser.add_argument("--targets", nargs="+", default=["V1", "V2", "V3", "V4", "V6"])
     parser.add_argument("--draws", type=int, default=400)

@@ -232,7 +232,7 @@ class NefNetConfig:
         Hidden units of the angle MLPs.
     linear_hidden : int
         Hidden units of the linear residual path's MLPs (hybrid mode): more units let its
-        closed-form start (:func:`~hybridfield.panorama.fit_linear_path`) give each trained
+        closed-form start (:func:`~hybridfield.training.fit_linear_path`) give each trained
         view its own linear map.
     angle_jitter : float, radians
         Standard deviation of the training-time angle perturbation (pi / 50 in the paper).
@@ -351,7 +351,7 @@ class NefNet(nn.Module):
     view direction), which lets the residual express a view-dependent linear correction exactly at
     full rate. Both start near zero, so an untrained network returns almost the physics;
     :meth:`zero_residual` makes it exact. The linear path is linear in its last layers, so it can
-    be fitted in closed form (:func:`~hybridfield.panorama.fit_linear_path`) and kept while the
+    be fitted in closed form (:func:`~hybridfield.training.fit_linear_path`) and kept while the
     decoder trains; angle jitter reaches the field encoder and decoder only.
     """
 
@@ -409,7 +409,7 @@ class NefNet(nn.Module):
         layers : list of nn.Sequential
             ``linear_weights`` (per (query, input) pair), ``physics_gain`` (per query) and, with
             ``config.heart_vector_path``, ``heart_vector_map`` (per input); each ends in the
-            linear layer that :func:`~hybridfield.panorama.fit_linear_path` solves for.
+            linear layer that :func:`~hybridfield.training.fit_linear_path` solves for.
         """
         if not self.config.hybrid:
             return []
@@ -434,13 +434,28 @@ class NefNet(nn.Module):
         return angles
 
     @staticmethod
-    def _linear_path_codes(
+    def linear_path_codes(
         angles: torch.Tensor, query_angles: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        # inputs of the linear path's MLPs (also read by panorama.fit_linear_path, which must see
-        # exactly what forward sees): the query's Angular Encoding (n, q, 12) for the physics gain,
-        # every (query, input) pair's encodings side by side (n, q, v, 24) for the weights and the
-        # inputs' own encodings (n, v, 12) for the heart-vector map
+        """Inputs of the linear path's MLPs (read by :func:`hybridfield.training.fit_linear_path`
+        too, which must see exactly what :meth:`forward` sees).
+
+        Parameters
+        ----------
+        angles : (n, v, 2) tensor, radians
+            Input views.
+        query_angles : (n, q, 2) tensor, radians
+            Query views.
+
+        Returns
+        -------
+        query_code : (n, q, 12) tensor
+            The query's Angular Encoding (for the physics gain).
+        pairs : (n, q, v, 24) tensor
+            Every (query, input) pair's encodings side by side (for the pair weights).
+        input_code : (n, v, 12) tensor
+            The inputs' own encodings (for the heart-vector map).
+        """
         n, q, v = query_angles.shape[0], query_angles.shape[1], angles.shape[1]
         query_code, input_code = angular_encoding(query_angles), angular_encoding(angles)
         pairs = torch.cat(
@@ -594,7 +609,7 @@ class NefNet(nn.Module):
         averaged = self.decode(basic.mean(dim=1), deflection.mean(dim=1), jittered_queries, boundaries, scaled_physical)
         upsampled = F.interpolate(averaged, size=length, mode="linear", align_corners=False) * scale
         if config.hybrid:
-            query_code, pairs, input_code = self._linear_path_codes(angles, query_angles)
+            query_code, pairs, input_code = self.linear_path_codes(angles, query_angles)
             weights = self.linear_weights(pairs).squeeze(-1)  # (n, q, v)
             if config.heart_vector_path:
                 # u(query) . m(input): a heart-vector correction, linear in the view direction

@@ -27,31 +27,6 @@ __all__ = ["main", "INPUT_SETS"]
 INPUT_SETS = (("I", "II", "V5"), ("II", "V2", "V5"))
 
 
-def _add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:
-    # the linear path's fit options, shared by this CLI and hybridfield.evaluate_hybrid
-    from .panorama import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT
-
-    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
-    parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
-    parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
-    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
-    parser.add_argument(
-        "--limb-identities", action="store_true",
-        help="with one measured limb lead, fit and train the limb leads through the six-lead identity fit (train_hybrid's limb_identities)",
-    )
-
-
-def _linear_path_options(arguments: argparse.Namespace) -> dict[str, float | bool]:
-    # those options as keywords of train_hybrid and evaluate_setting (and as the contract records them)
-    return {
-        "linear_ridge": arguments.linear_ridge,
-        "linear_gain_ridge": arguments.gain_ridge,
-        "heart_vector_ridge": arguments.heart_vector_ridge,
-        "linear_real_weight": arguments.real_weight,
-        "limb_identities": arguments.limb_identities,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     """Train on the shared records plus simulation and write the bundled weights.
 
@@ -67,15 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     """
     import torch
 
-    from .evaluate_uncertainty import load_shared_records
+    from .cli import add_data_argument, add_linear_path_arguments, linear_path_options, load_shared_records
+    from .cycles import real_cycles, simulated_cycles
+    from .leads import STANDARD_LEADS
     from .nefnet import NefNet, NefNetConfig
-    from .panorama import PREPROCESSING, STANDARD_LEADS, HybridPanorama, real_cycles, simulated_cycles, train_hybrid
+    from .panorama import HybridPanorama
+    from .preparation import PREPROCESSING
+    from .training import train_hybrid
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    add_data_argument(parser)
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
-    _add_linear_path_arguments(parser)
+    add_linear_path_arguments(parser)
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
@@ -94,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     # field decoder trains (the recipe measured by hybridfield.evaluate_hybrid)
     history = train_hybrid(
         network, sets, epochs=arguments.epochs, linear_start=sets, freeze_linear=True,
-        random_seed=arguments.random_seed, **_linear_path_options(arguments),
+        random_seed=arguments.random_seed, **linear_path_options(arguments),
     )
     contract = dict(PREPROCESSING)
     contract["training"] = {
@@ -104,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulated_records_per_input_set": arguments.simulated_records,
         "epochs": arguments.epochs,
         "linear_path": "closed-form start on all training cycles, frozen while the field decoder trains",
-        **_linear_path_options(arguments),
+        **linear_path_options(arguments),
         "random_seed": arguments.random_seed,
         "final_train_mae_scaled": history[-1]["train_mae"],
         "command": "python -m hybridfield.train_hybrid",

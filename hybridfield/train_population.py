@@ -16,8 +16,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .evaluate_uncertainty import load_shared_records
-from .uncertainty import _RESOURCE, fit_population_model
+from .cli import add_data_argument, load_shared_records
+from .population import BUNDLED_POPULATION_PATH, fit_population_model
 
 __all__ = ["main"]
 
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         Process exit status, 0 on success.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    parser.add_argument("--output", default=str(_RESOURCE))
+    add_data_argument(parser)
+    parser.add_argument("--output", default=str(BUNDLED_POPULATION_PATH))
     arguments = parser.parse_args(argv)
     records = load_shared_records(arguments.data)
     with warnings.catch_warnings():

@@ -1,0 +1,105 @@
+"""What the ``python -m hybridfield.<command>`` programs share: the data folder and the linear-path options.
+
+Commands: ``train_population`` (the bundled population model), ``train_hybrid`` (the bundled
+hybrid weights), ``evaluate_hybrid`` (leave-records-out evaluation of the hybrid),
+``evaluate_uncertainty`` (leave-one-record-out calibration of the posterior). Each takes
+``--data`` (the shared records, default ``../shared/data`` beside the repository) and ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .ecg import ECG
+
+__all__ = [
+    "DEFAULT_DATA",
+    "add_data_argument",
+    "load_shared_records",
+    "add_linear_path_arguments",
+    "linear_path_options",
+]
+
+#: The shared data folder beside the repository (``../shared/data``).
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--data``: the folder of the shared records (default :data:`DEFAULT_DATA`).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    """
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder holding ptbdb/ and cinc2021/ (default: %(default)s)")
+
+
+def load_shared_records(data: str | Path) -> list[ECG]:
+    """The PTB record and the PhysioNet Challenge 2021 records of the shared data folder.
+
+    Parameters
+    ----------
+    data : str or Path
+        The folder holding ``ptbdb/`` and ``cinc2021/``.
+
+    Returns
+    -------
+    records : list of ECG
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither folder holds a wfdb record.
+    """
+    from .io import read_wfdb
+
+    data = Path(data)
+    paths = sorted((data / "cinc2021").glob("*.hea")) + sorted((data / "ptbdb").glob("*.hea"))
+    if not paths:
+        raise FileNotFoundError(f"no wfdb records under {data}/cinc2021 or {data}/ptbdb")
+    return [read_wfdb(path.with_suffix("")) for path in paths]
+
+
+def add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the linear path's fit options (``--linear-ridge``, ``--gain-ridge``,
+    ``--heart-vector-ridge``, ``--real-weight``, ``--limb-identities``).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    """
+    from .training import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT
+
+    parser.add_argument("--linear-ridge", type=float, default=LINEAR_RIDGE, help="ridge of the linear path's per-pair weights")
+    parser.add_argument("--gain-ridge", type=float, default=PHYSICS_GAIN_RIDGE, help="ridge of the linear path's physics gain")
+    parser.add_argument("--heart-vector-ridge", type=float, default=HEART_VECTOR_RIDGE, help="ridge of the heart-vector correction")
+    parser.add_argument("--real-weight", type=float, default=REAL_CYCLE_WEIGHT, help="weight of real against simulated cycles in the linear path's fit")
+    parser.add_argument(
+        "--limb-identities", action="store_true",
+        help="with one measured limb lead, fit and train the limb leads through the six-lead identity fit (train_hybrid's limb_identities)",
+    )
+
+
+def linear_path_options(arguments: argparse.Namespace) -> dict[str, float | bool]:
+    """The options of :func:`add_linear_path_arguments` as keywords of
+    :func:`hybridfield.train_hybrid` (and as the weights' contract records them).
+
+    Parameters
+    ----------
+    arguments : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    options : dict
+        ``linear_ridge``, ``linear_gain_ridge``, ``heart_vector_ridge``, ``linear_real_weight``,
+        ``limb_identities``.
+    """
+    return {
+        "linear_ridge": arguments.linear_ridge,
+        "linear_gain_ridge": arguments.gain_ridge,
+        "heart_vector_ridge": arguments.heart_vector_ridge,
+        "linear_real_weight": arguments.real_weight,
+        "limb_identities": arguments.limb_identities,
+    }

@@ -1,0 +1,536 @@
+"""What training records teach about heart vectors and lead vectors: the population model.
+
+For each training record (prepared once, :func:`hybridfield.preparation.prepare_record`), the
+heart vector is estimated by least squares from the independent leads through the default
+torso's lead vectors, then each lead's own lead vector by least squares on it. Across records:
+
+- the heart vector's mean and covariance per phase bin (:mod:`hybridfield.phases`): the prior
+  that fills in what the measured leads cannot see;
+- each lead's lead-vector deviation from the torso's (mean and robust covariance, minimum
+  covariance determinant): torso shape, heart position and electrode placement;
+- each lead's per-bin residual variance: what a single dipole does not explain.
+
+:class:`LeadStatistics` gives those statistics for a set of leads or views in the gain/angle
+parametrisation the virtual-lead posterior samples (:mod:`hybridfield.posterior`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .ecg import ECG
+from .leads import INDEPENDENT_LEADS, STANDARD_LEADS, canonical_lead_name, default_torso, lead_vector_array, view_label
+from .phases import N_PHASE_BINS, PHASE_BIN_NAMES
+from .preparation import PREPROCESSING, prepare_record
+
+__all__ = [
+    "PopulationModel",
+    "LeadStatistics",
+    "fit_population_model",
+    "default_population_model",
+    "GAIN_PRIOR_SD",
+    "BUNDLED_POPULATION_PATH",
+]
+
+#: Prior standard deviation of log gains (amplifier/contact gain spread of a few percent).
+GAIN_PRIOR_SD = 0.03
+#: Where the bundled population model lives (rebuilt by ``python -m hybridfield.train_population``).
+BUNDLED_POPULATION_PATH = Path(__file__).with_name("resources") / "population_default.json"
+
+
+@dataclass(frozen=True)
+class PopulationModel:
+    """What training records teach about heart vectors and lead vectors.
+
+    Attributes
+    ----------
+    lead_names : tuple of str
+        Leads with learned statistics.
+    nominal_lead_vectors : (n_leads, 3) float, mV per mA*m
+        Lead vectors on the default torso, body frame.
+    lead_bias : (n_leads, 3) float, mV per mA*m
+        Mean of (record's fitted lead vector - nominal) over training records.
+    lead_covariance : (n_leads, 3, 3) float, (mV per mA*m)^2
+        Covariance of that difference across records.
+    residual_variance : (n_leads, n_bins) float, mV^2
+        Per-bin variance that a single dipole does not explain.
+    prior_mean : (n_bins, 3) float, mA*m
+        Heart-vector mean per phase bin.
+    prior_covariance : (n_bins, 3, 3) float, (mA*m)^2
+        Heart-vector covariance per phase bin.
+    fs : float
+        Sampling rate the model works at, Hz.
+    band : (float, float)
+        Band-pass applied before everything, Hz.
+    training_records : tuple of str
+        Record names used for training.
+    sigma : float
+        Torso conductivity used for the nominal lead vectors, S/m.
+    metadata : mapping
+        Free, JSON-serialisable information about the fit (torso used, shrinkage...).
+    """
+
+    lead_names: tuple[str, ...]
+    nominal_lead_vectors: np.ndarray
+    lead_bias: np.ndarray
+    lead_covariance: np.ndarray
+    residual_variance: np.ndarray
+    prior_mean: np.ndarray
+    prior_covariance: np.ndarray
+    fs: float
+    band: tuple[float, float]
+    training_records: tuple[str, ...] = ()
+    sigma: float = 0.2
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"<PopulationModel | {len(self.lead_names)} leads, {self.prior_mean.shape[0]} phase bins, "
+            f"{len(self.training_records)} training records, {self.fs:g} Hz, band {self.band[0]:g}-{self.band[1]:g} Hz>"
+        )
+
+    # Generic statistics for views without training data: relative to the nominal magnitude.
+    def _relative_statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        magnitude_squared = np.sum(self.nominal_lead_vectors**2, axis=1)
+        precordial = [i for i, name in enumerate(self.lead_names) if name.startswith("V")]
+        index = precordial or list(range(len(self.lead_names)))
+        relative_covariance = np.mean(self.lead_covariance[index] / magnitude_squared[index, None, None], axis=0)
+        relative_residual = np.mean(self.residual_variance[index] / magnitude_squared[index, None], axis=0)
+        return relative_covariance, relative_residual
+
+    def lead_statistics(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Nominal lead vector, bias, covariance and residual variance of a trained lead.
+
+        Parameters
+        ----------
+        name : str
+            Lead name (case-insensitive).
+
+        Returns
+        -------
+        nominal : (3,) float
+        bias : (3,) float
+        covariance : (3, 3) float
+        residual_variance : (n_bins,) float
+        """
+        key = canonical_lead_name(name)
+        if key not in self.lead_names:
+            raise ValueError(f"lead {name!r} has no population statistics; known: {', '.join(self.lead_names)}")
+        i = self.lead_names.index(key)
+        return self.nominal_lead_vectors[i], self.lead_bias[i], self.lead_covariance[i], self.residual_variance[i]
+
+    def view_statistics(self, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Statistics for a view with no training data, scaled to its nominal lead vector.
+
+        Parameters
+        ----------
+        nominal : (3,) float, mV per mA*m
+            The view's physical lead vector.
+
+        Returns
+        -------
+        nominal, bias, covariance, residual_variance
+            As :meth:`lead_statistics`, with zero bias.
+        """
+        relative_covariance, relative_residual = self._relative_statistics()
+        magnitude_squared = float(np.sum(nominal**2))
+        return nominal, np.zeros(3), relative_covariance * magnitude_squared, relative_residual * magnitude_squared
+
+    def residual_variances(self, names: Sequence[str]) -> np.ndarray:
+        """Per-bin residual variances of trained leads.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Lead names (case-insensitive).
+
+        Returns
+        -------
+        residual_variance : (n_leads, n_bins) float, mV^2
+        """
+        return np.array([self.lead_statistics(name)[3] for name in names])
+
+    def leads(self, names: Sequence[str]) -> "LeadStatistics":
+        """Statistics of trained leads in the gain/angle parametrisation.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Lead names (case-insensitive).
+
+        Returns
+        -------
+        statistics : LeadStatistics
+        """
+        statistics = [self.lead_statistics(name) for name in names]
+        return LeadStatistics(
+            names=tuple(canonical_lead_name(name) for name in names),
+            nominal=np.array([s[0] for s in statistics]),
+            bias=np.array([s[1] for s in statistics]),
+            covariance=np.array([s[2] for s in statistics]),
+            residual=np.array([s[3] for s in statistics]),
+        )
+
+    def views(self, views: Sequence[Any]) -> "LeadStatistics":
+        """Statistics of views: trained leads by name, ``(theta, phi)`` views scaled to their lead vector.
+
+        Parameters
+        ----------
+        views : sequence
+            Lead names and/or ``(theta, phi)`` pairs in radians.
+
+        Returns
+        -------
+        statistics : LeadStatistics
+            Named ``"V1 (virtual)"``, ``"view(90,130) (virtual)"`` (:func:`hybridfield.leads.view_label`).
+        """
+        from forward import view_lead_vectors
+
+        names: list[str] = []
+        statistics = []
+        for view in views:
+            if isinstance(view, str):
+                key = canonical_lead_name(view)
+                statistics.append(self.lead_statistics(key))
+                names.append(f"{key} (virtual)")
+                continue
+            if np.ndim(view) != 1 or len(view) != 2:
+                raise ValueError(f"views must be lead names or (theta, phi) pairs in radians, got {view!r}")
+            theta, phi = (float(v) for v in view)
+            nominal = view_lead_vectors(default_torso(), theta, phi, sigma=self.sigma)
+            statistics.append(self.view_statistics(nominal))
+            names.append(f"{view_label(theta, phi)} (virtual)")
+        return LeadStatistics(
+            names=tuple(names),
+            nominal=np.array([s[0] for s in statistics]),
+            bias=np.array([s[1] for s in statistics]),
+            covariance=np.array([s[2] for s in statistics]),
+            residual=np.array([s[3] for s in statistics]),
+        )
+
+    # -- persistence (plain JSON: no pickles) ----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict with the preprocessing contract (fs, band, units, frame).
+
+        Returns
+        -------
+        data : dict
+            ``format`` ("hybridfield.PopulationModel/1"), ``units``, ``frame``,
+            ``angle_convention``, ``phase_bins`` and every attribute as plain lists and numbers
+            (lead vectors in mV per mA*m, heart-vector statistics in mA*m and (mA*m)^2, residual
+            variances in mV^2, ``fs`` and ``band`` in Hz, ``sigma`` in S/m); :meth:`from_dict`
+            restores the model.
+        """
+        return {
+            "format": "hybridfield.PopulationModel/1",
+            "units": {"signals": "mV", "heart_vector": "mA*m", "lead_vectors": "mV per mA*m", "fs": "Hz"},
+            "frame": "body: x anterior, y left, z superior; origin at the heart's electrical centre",
+            "angle_convention": "theta polar from +z, phi azimuth from +x towards +y, radians",
+            "phase_bins": list(PHASE_BIN_NAMES),
+            "lead_names": list(self.lead_names),
+            "nominal_lead_vectors": self.nominal_lead_vectors.tolist(),
+            "lead_bias": self.lead_bias.tolist(),
+            "lead_covariance": self.lead_covariance.tolist(),
+            "residual_variance": self.residual_variance.tolist(),
+            "prior_mean": self.prior_mean.tolist(),
+            "prior_covariance": self.prior_covariance.tolist(),
+            "fs": self.fs,
+            "band": list(self.band),
+            "training_records": list(self.training_records),
+            "sigma": self.sigma,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PopulationModel":
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            The output of :meth:`to_dict` (or the same structure read back from JSON); its
+            ``format`` must be "hybridfield.PopulationModel/1" and its ``phase_bins`` those of this
+            version (:data:`hybridfield.phases.PHASE_BIN_NAMES`).
+
+        Returns
+        -------
+        model : PopulationModel
+
+        Raises
+        ------
+        ValueError
+            If the format, the phase bins or the preprocessing (``fs``, ``band``) do not match
+            this version's (:data:`hybridfield.preparation.PREPROCESSING`).
+        """
+        if data.get("format") != "hybridfield.PopulationModel/1":
+            raise ValueError(f"not a hybridfield population model (format {data.get('format')!r})")
+        if list(data["phase_bins"]) != list(PHASE_BIN_NAMES):
+            raise ValueError("the population model was trained with other phase bins than this version uses")
+        contract = (float(PREPROCESSING["fs"]), [float(v) for v in PREPROCESSING["band_hz"]])
+        if (float(data["fs"]), [float(v) for v in data["band"]]) != contract:
+            raise ValueError(
+                f"the population model was fitted at fs={data['fs']!r} Hz, band={data['band']!r} Hz; this version "
+                f"prepares records at fs={contract[0]:g} Hz, band={contract[1]} Hz"
+            )
+        return cls(
+            lead_names=tuple(data["lead_names"]),
+            nominal_lead_vectors=np.asarray(data["nominal_lead_vectors"], dtype=float),
+            lead_bias=np.asarray(data["lead_bias"], dtype=float),
+            lead_covariance=np.asarray(data["lead_covariance"], dtype=float),
+            residual_variance=np.asarray(data["residual_variance"], dtype=float),
+            prior_mean=np.asarray(data["prior_mean"], dtype=float),
+            prior_covariance=np.asarray(data["prior_covariance"], dtype=float),
+            fs=float(data["fs"]),
+            band=(float(data["band"][0]), float(data["band"][1])),
+            training_records=tuple(data.get("training_records", ())),
+            sigma=float(data.get("sigma", 0.2)),
+            metadata=dict(data.get("metadata", {})),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        """
+        Path(path).write_text(json.dumps(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PopulationModel":
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+            JSON file.
+
+        Returns
+        -------
+        model : PopulationModel
+        """
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+
+def fit_population_model(
+    ecgs: Sequence[ECG],
+    *,
+    sigma: float = 0.2,
+    shrinkage: float = 0.1,
+) -> PopulationModel:
+    """Learn heart-vector priors and lead-vector variability from 12-lead records.
+
+    For each record: prepare (:func:`hybridfield.preparation.prepare_record`: 500 Hz, 0.5-40 Hz,
+    phase bins from the R peaks),
+    estimate the heart vector by least squares from the independent leads available
+    (I, II, V1..V6) through the default torso's lead vectors, then fit that record's own lead
+    vector for every lead (least squares of the lead on the heart vector). Across records:
+    per-bin heart-vector mean and covariance, per-lead mean and covariance of the lead-vector
+    difference, and per-bin residual variance.
+
+    Parameters
+    ----------
+    ecgs : sequence of ECG
+        Training records with standard leads (at least 3 usable independent ones each).
+    sigma : float
+        Torso conductivity for the nominal lead vectors, S/m.
+    shrinkage : float
+        Weight of the pooled covariance mixed into each bin's heart-vector covariance (0..1),
+        which keeps sparse bins positive definite.
+
+    Returns
+    -------
+    model : PopulationModel
+    """
+    if len(ecgs) < 3:
+        raise ValueError(f"ecgs must hold at least 3 records to learn population statistics, got {len(ecgs)}")
+    names = STANDARD_LEADS
+    nominal = lead_vector_array(names, sigma=sigma)
+    heart_vectors: list[np.ndarray] = []
+    bins_all: list[np.ndarray] = []
+    deviations: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    residual_per_record: list[list[np.ndarray]] = [[] for _ in names]  # per lead: (B,) arrays
+    records = []
+    for ecg in ecgs:
+        record = prepare_record(ecg, warn=False)
+        prepared = record.ecg
+        available = [name for name in INDEPENDENT_LEADS if prepared.has_lead(name)]
+        if len(available) < 3:
+            continue
+        bins = record.phase_bins
+        lead_index = [names.index(name) for name in available]
+        signals = np.array([prepared[name] for name in available])
+        heart_vector = np.linalg.lstsq(nominal[lead_index], signals, rcond=None)[0]  # (3, n)
+        heart_vectors.append(heart_vector)
+        bins_all.append(bins)
+        records.append(str(prepared.record or f"record{len(records)}"))
+        for i, name in enumerate(names):
+            if not prepared.has_lead(name):
+                continue
+            signal = prepared[name]
+            own = np.linalg.lstsq(heart_vector.T, signal, rcond=None)[0]
+            deviations[name].append(own - nominal[i])
+            residual = signal - own @ heart_vector
+            counts = np.bincount(bins, minlength=N_PHASE_BINS)
+            sums = np.bincount(bins, weights=residual**2, minlength=N_PHASE_BINS)
+            residual_per_record[i].append(np.where(counts >= 5, sums / np.maximum(counts, 1), np.nan))
+    if len(records) < 3:
+        raise ValueError("fewer than 3 records had 3 usable independent leads; cannot learn population statistics")
+    # Heart-vector prior per bin, shrunk towards the pooled covariance.
+    stacked = np.concatenate(heart_vectors, axis=1)
+    labels = np.concatenate(bins_all)
+    pooled = np.cov(stacked)
+    prior_mean = np.zeros((N_PHASE_BINS, 3))
+    prior_covariance = np.zeros((N_PHASE_BINS, 3, 3))
+    for b in range(N_PHASE_BINS):
+        members = stacked[:, labels == b]
+        if members.shape[1] < 10:
+            prior_mean[b] = stacked.mean(axis=1)
+            prior_covariance[b] = pooled
+            continue
+        prior_mean[b] = members.mean(axis=1)
+        prior_covariance[b] = (1 - shrinkage) * np.cov(members) + shrinkage * np.trace(np.cov(members)) / 3 * np.eye(3)
+    # Records differ in heavy-tailed ways (a few have lead vectors several times off the torso's):
+    # robust location and scatter (minimum covariance determinant) describe the typical record,
+    # and prediction draws record-level Student-t scale factors for the tails.
+    lead_bias = np.zeros((len(names), 3))
+    lead_covariance = np.zeros((len(names), 3, 3))
+    for i, name in enumerate(names):
+        values = np.array(deviations[name])
+        location, spread = _robust_location_scatter(values, nominal[i])
+        lead_bias[i] = location
+        lead_covariance[i] = (1 - shrinkage) * spread + shrinkage * np.trace(spread) / 3 * np.eye(3)
+    residual_variance = np.zeros((len(names), N_PHASE_BINS))
+    for i in range(len(names)):
+        per_record = np.array(residual_per_record[i])  # (records, B), NaN where a bin was empty
+        typical = np.nanmedian(per_record, axis=0)
+        fallback = np.nanmedian(per_record)
+        residual_variance[i] = np.where(np.isfinite(typical), typical, fallback)
+    residual_variance = np.maximum(residual_variance, 1e-8)
+    return PopulationModel(
+        lead_names=names,
+        nominal_lead_vectors=nominal,
+        lead_bias=lead_bias,
+        lead_covariance=lead_covariance,
+        residual_variance=residual_variance,
+        prior_mean=prior_mean,
+        prior_covariance=prior_covariance,
+        fs=float(PREPROCESSING["fs"]),
+        band=(float(PREPROCESSING["band_hz"][0]), float(PREPROCESSING["band_hz"][1])),
+        training_records=tuple(records),
+        sigma=sigma,
+        metadata={"torso": "geometry.default_torso()", "shrinkage": shrinkage},
+    )
+
+
+def _robust_location_scatter(values: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-covariance-determinant location and scatter of (n_records, 3) deviations."""
+    if len(values) < 8:
+        return values.mean(axis=0) if len(values) else np.zeros(3), np.eye(3) * np.sum(nominal**2) * 0.04
+    from sklearn.covariance import MinCovDet
+
+    estimate = MinCovDet(random_state=0).fit(values)
+    return estimate.location_, estimate.covariance_
+
+
+def default_population_model() -> PopulationModel:
+    """The population model bundled with the package (trained on the shared PTB and
+    PhysioNet Challenge 2021 records; reproduce with ``python -m hybridfield.train_population``).
+
+    Returns
+    -------
+    model : PopulationModel
+    """
+    if not BUNDLED_POPULATION_PATH.exists():
+        raise FileNotFoundError(
+            f"the bundled population model {BUNDLED_POPULATION_PATH} is missing; rebuild it with "
+            "`python -m hybridfield.train_population`"
+        )
+    return PopulationModel.load(BUNDLED_POPULATION_PATH)
+
+
+@dataclass
+@dataclass
+class LeadStatistics:
+    """Leads with their learned statistics, in the gain/angle parametrisation.
+
+    A lead vector is ``exp(log_gain) |c| u + |c| (a_1 v_1 + a_2 v_2)`` with ``c`` the centre
+    (nominal + bias), ``u`` its direction and ``v_1, v_2`` orthonormal to it: the gain scales it,
+    the angle offsets ``a`` (radians, small-angle) turn it. Their prior spreads come from the
+    population covariance of the lead vector in that basis plus the amplifier gain spread.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Lead or view names.
+    nominal : (n_leads, 3) float, mV per mA*m
+        Default-torso lead vectors.
+    bias : (n_leads, 3) float, mV per mA*m
+        Population mean of the deviation from ``nominal``.
+    covariance : (n_leads, 3, 3) float, (mV per mA*m)^2
+        Population covariance of that deviation.
+    residual : (n_leads, n_bins) float, mV^2
+        Per-bin residual variance.
+    """
+
+    names: tuple[str, ...]
+    nominal: np.ndarray
+    bias: np.ndarray
+    covariance: np.ndarray
+    residual: np.ndarray
+
+    @property
+    def centre(self) -> np.ndarray:
+        return self.nominal + self.bias
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        return np.linalg.norm(self.centre, axis=1)
+
+    @property
+    def basis(self) -> np.ndarray:
+        """(L, 3, 3): rows u, v_1, v_2 per lead."""
+        bases = []
+        for centre in self.centre:
+            direction = centre / np.linalg.norm(centre)
+            helper = np.eye(3)[np.argmin(np.abs(direction))]
+            first = np.cross(direction, helper)
+            first /= np.linalg.norm(first)
+            bases.append(np.array([direction, first, np.cross(direction, first)]))
+        return np.array(bases)
+
+    @property
+    def gain_sd(self) -> np.ndarray:
+        along = np.einsum("li,lij,lj->l", self.basis[:, 0], self.covariance, self.basis[:, 0])
+        return np.sqrt(GAIN_PRIOR_SD**2 + along / self.magnitude**2)
+
+    @property
+    def angle_cholesky(self) -> np.ndarray:
+        """(L, 2, 2) Cholesky factor of the angle-offset prior covariance, radians."""
+        perpendicular = self.basis[:, 1:]  # (L, 2, 3)
+        block = np.einsum("lai,lij,lbj->lab", perpendicular, self.covariance, perpendicular)
+        block /= self.magnitude[:, None, None] ** 2
+        return np.linalg.cholesky(block + 1e-10 * np.eye(2))
+
+    def lead_matrix(self, log_gain: np.ndarray, angle_offset: np.ndarray) -> np.ndarray:
+        """(L, 3) lead vectors for given log gains (L,) and angle offsets (L, 2)."""
+        basis = self.basis
+        return self.magnitude[:, None] * (
+            np.exp(log_gain)[:, None] * basis[:, 0] + np.einsum("la,lai->li", angle_offset, basis[:, 1:])
+        )
+
+    def sample_lead_matrix(self, rng: np.random.Generator) -> np.ndarray:
+        """(L, 3) lead vectors drawn from the prior."""
+        log_gain = self.gain_sd * rng.standard_normal(len(self.names))
+        angles = np.einsum("lab,lb->la", self.angle_cholesky, rng.standard_normal((len(self.names), 2)))
+        return self.lead_matrix(log_gain, angles)
+
+
