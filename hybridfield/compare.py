@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray
     from matplotlib.figure import Figure
 
-    from .data import ECG
+    from .ecg import ECG
 
 __all__ = [
     "FIELDS",
@@ -344,7 +344,7 @@ def _resolve_views(views: Any) -> tuple[list[Any], list[str], np.ndarray]:
 
 
 def _resolve_inputs(ecg: ECG, model: Any, inputs: Any) -> list[str]:
-    from .data import canonical_lead_name
+    from .leads import canonical_lead_name
 
     if inputs is None:
         names = list(getattr(model, "input_leads_default", ()))
@@ -391,7 +391,7 @@ def _unit_vector_gain(
     model: Any, ecg: ECG, input_names: list[str], heart_vector: np.ndarray
 ) -> float:
     """Least-squares gain g (mV per mA*m) of g u(input view) . p against the measured inputs."""
-    from .data import LeadNotFoundError
+    from .ecg import LeadNotFoundError
 
     usable = []
     for name in input_names:
@@ -531,7 +531,7 @@ def compare_fields(
     """
     import xarray as xr
 
-    from .data import ECG
+    from .ecg import ECG
 
     if not isinstance(ecg, ECG):
         raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")

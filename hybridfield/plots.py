@@ -623,7 +623,7 @@ _ECG_COLUMNS = 4
 
 def _lead_key(name: str) -> str:
     """Case-insensitive key of a lead name, with any " (virtual)" mark removed."""
-    from .data import canonical_lead_name
+    from .leads import canonical_lead_name
 
     text = str(name).strip()
     if text.lower().endswith(_VIRTUAL_SUFFIX):

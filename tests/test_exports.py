@@ -10,7 +10,8 @@ import pytest
 import wfdb
 import xarray as xr
 
-from hybridfield.data import ECG, read_wfdb
+from hybridfield.ecg import ECG
+from hybridfield.io import read_wfdb
 from hybridfield.uncertainty import PosteriorLeads
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
