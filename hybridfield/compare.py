@@ -35,9 +35,12 @@ dipolar fraction
     residual adds that no lead vector applied to this heart vector can produce.
 
 Views are ``(theta, phi)`` pairs in radians (theta from +z in [0, pi], phi from +x towards +y in
-[-pi, pi]) or lead names. The default grid covers the sphere with ``n_theta`` polar rings at the
-centres of equal bands (the poles, where phi has no meaning, are left out) and ``n_phi`` azimuths
-from -pi in equal steps.
+[-pi, pi]) or lead names, checked and named by :func:`hybridfield.leads.parse_views` (a pair is
+labelled ``"view(90,130)"``, in degrees, by :func:`hybridfield.leads.view_label`). The default
+grid covers the sphere with ``n_theta`` polar rings at the centres of equal bands (the poles,
+where phi has no meaning, are left out) and ``n_phi`` azimuths from -pi in equal steps.
+
+The figure of a grid comparison is :func:`hybridfield.plots.plot_comparison`.
 """
 
 from __future__ import annotations
@@ -52,11 +55,11 @@ import numpy as np
 from geometry.validation import as_finite_array
 from geometry.angles import direction_from_angles, view_to_degrees
 
+from .leads import forward_lead_name, lead_view_angles, parse_views, view_label
 from .metrics import pearson_r, rmse
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray
-    from matplotlib.figure import Figure
 
     from .ecg import ECG
 
@@ -67,7 +70,6 @@ __all__ = [
     "effective_lead_vectors",
     "dipolar_fraction",
     "sphere_view_grid",
-    "plot_comparison",
 ]
 
 #: The three lead fields compared, in the order of the ``field`` dimension.
@@ -276,32 +278,12 @@ def dipolar_fraction(signals: Any, heart_vector: Any) -> float | np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _view_label(theta: float, phi: float) -> str:
-    theta_degrees, phi_degrees = view_to_degrees(theta, phi)
-    return f"view({float(theta_degrees):g}\u00b0,{float(phi_degrees):g}\u00b0)"
-
-
-def _canonical_forward_lead(name: str, parameter: str) -> str:
-    from .panorama import forward_lead_name
-
-    try:
-        return forward_lead_name(name)
-    except ValueError as error:
-        raise ValueError(f"{parameter}: {error}") from None
-
-
-def _unit_vector_view(name: str, parameter: str) -> tuple[float, float]:
-    """Nef-Net's view of a named lead: its table angle, or its exploring electrode's direction."""
-    from .panorama import lead_view_angles
-
-    try:
-        return lead_view_angles(name)
-    except ValueError as error:
-        raise ValueError(f"{parameter}: {error}") from None
-
-
 def _resolve_views(views: Any) -> tuple[list[Any], list[str], np.ndarray]:
-    """Views for the model, their labels and their (n, 2) unit-vector (Nef-Net) angles."""
+    """Views for the model, their labels and their (n, 2) unit-vector (Nef-Net) angles.
+
+    A single string is one view; the views are checked by :func:`hybridfield.leads.parse_views`
+    and must be unique.
+    """
     if isinstance(views, str):
         views = [views]
     try:
@@ -313,34 +295,11 @@ def _resolve_views(views: Any) -> tuple[list[Any], list[str], np.ndarray]:
         ) from None
     if not items:
         raise ValueError("views must not be empty (None gives a grid over the sphere)")
-    request: list[Any] = []
-    labels: list[str] = []
-    angles: list[tuple[float, float]] = []
-    for index, item in enumerate(items):
-        parameter = f"views[{index}]"
-        if isinstance(item, str):
-            name = _canonical_forward_lead(item, parameter)
-            request.append(name)
-            labels.append(name)
-            angles.append(_unit_vector_view(name, parameter))
-            continue
-        pair = as_finite_array(item, parameter)
-        if pair.shape != (2,):
-            raise ValueError(
-                f"{parameter} must be a lead name or a (theta, phi) pair in radians, got shape {pair.shape}"
-            )
-        theta, phi = float(pair[0]), float(pair[1])
-        try:
-            direction_from_angles(theta, phi)
-        except ValueError as error:
-            raise ValueError(f"{parameter} = ({theta!r}, {phi!r}) is out of range: {error}") from None
-        request.append((theta, phi))
-        labels.append(_view_label(theta, phi))
-        angles.append((theta, phi))
+    labels, angles, request = parse_views(items, parameter="views")
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
         raise ValueError(f"views must be unique, got duplicate(s) {', '.join(duplicates)}")
-    return request, labels, np.array(angles, dtype=np.float64)
+    return request, labels, angles
 
 
 def _resolve_inputs(ecg: ECG, model: Any, inputs: Any) -> list[str]:
@@ -396,7 +355,7 @@ def _unit_vector_gain(
     usable = []
     for name in input_names:
         try:
-            usable.append((name, _unit_vector_view(_canonical_forward_lead(name, "inputs"), "inputs")))
+            usable.append((name, lead_view_angles(forward_lead_name(name))))
         except ValueError:
             continue  # e.g. Frank or EASI leads: no view direction to idealise
     if not usable:
@@ -540,7 +499,7 @@ def compare_fields(
         theta_grid, phi_grid = sphere_view_grid(n_theta, n_phi)
         theta_all, phi_all = (array.ravel() for array in np.meshgrid(theta_grid, phi_grid, indexing="ij"))
         request: list[Any] = [(float(t), float(p)) for t, p in zip(theta_all, phi_all)]
-        labels = [_view_label(t, p) for t, p in request]
+        labels = [view_label(t, p) for t, p in request]
         unit_angles = np.column_stack([theta_all, phi_all])
     else:
         request, labels, unit_angles = _resolve_views(views)
@@ -684,95 +643,3 @@ def compare_fields(
     if grid:
         attrs["grid"] = "theta at the centres of equal polar bands (poles excluded), phi from -pi in equal steps"
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
-
-
-# --------------------------------------------------------------------------------------------
-# Plot
-# --------------------------------------------------------------------------------------------
-
-# metric -> (colour map, symmetric about 0)
-_PLOT_STYLE: dict[str, tuple[str, bool]] = {
-    "rmse": ("viridis", False),
-    "r": ("RdBu_r", True),
-    "amplitude_ratio": ("viridis", False),
-    "lead_vector_angle": ("magma_r", False),
-    "lead_vector_norm_ratio": ("viridis", False),
-    "dipolar_fraction": ("viridis", False),
-}
-
-
-def plot_comparison(
-    dataset: xarray.Dataset,
-    metric: str = "lead_vector_angle",
-    field: str | Sequence[str] = "learned",
-    *,
-    title: str | None = None,
-    cmap: str | None = None,
-) -> Figure:
-    """Theta-phi maps of one comparison metric, one panel per field, on a shared colour scale.
-
-    Parameters
-    ----------
-    dataset : xarray.Dataset
-        A grid result of :func:`compare_fields` (``views=None``; dimensions ``theta``, ``phi``).
-    metric : str
-        One of ``COMPARISON_METRICS``: "rmse", "r", "amplitude_ratio", "lead_vector_angle",
-        "lead_vector_norm_ratio", "dipolar_fraction".
-    field : str or sequence of str
-        Field(s) of ``FIELDS`` to draw, side by side.
-    title : str, optional
-        Figure title (default: the metric's long name).
-    cmap : str, optional
-        Matplotlib colour map (default per metric; a diverging one, symmetric about 0, for r).
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-    """
-    from . import plots
-
-    if not hasattr(dataset, "data_vars") or not hasattr(dataset, "dims"):
-        raise TypeError(f"dataset must be an xarray.Dataset from compare_fields, got {type(dataset).__name__}")
-    if "theta" not in dataset.dims or "phi" not in dataset.dims:
-        raise ValueError(
-            "dataset must be a grid comparison (compare_fields with views=None, dimensions theta and phi), "
-            f"got dimensions {tuple(dataset.dims)}"
-        )
-    if metric not in COMPARISON_METRICS or metric not in dataset.data_vars:
-        raise ValueError(f"metric must be one of {', '.join(COMPARISON_METRICS)}, got {metric!r}")
-    fields = [field] if isinstance(field, str) else list(field)
-    available = [str(value) for value in dataset["field"].values]
-    unknown = [name for name in fields if name not in available]
-    if not fields or unknown:
-        raise ValueError(f"field must be one or more of {', '.join(available)}, got {field!r}")
-
-    plt = plots._pyplot()
-    default_cmap, symmetric = _PLOT_STYLE[metric]
-    cmap = default_cmap if cmap is None else cmap
-    attrs = dataset[metric].attrs
-    units = attrs.get("units", "")
-    label = f"{metric} ({units})" if units and units != "1" else metric
-    theta = np.asarray(dataset["theta"].values, dtype=np.float64)
-    phi = np.asarray(dataset["phi"].values, dtype=np.float64)
-    panels = [
-        np.asarray(dataset[metric].sel(field=name).transpose("theta", "phi").values, dtype=np.float64)
-        for name in fields
-    ]
-
-    fig, axes = plt.subplots(1, len(fields), figsize=(5.6 * len(fields), 4.2), squeeze=False, constrained_layout=True)
-    for ax, name, values in zip(axes[0], fields, panels):
-        plots.plot_view_map(values, theta, phi, label=label, title=name, cmap=cmap, symmetric=symmetric, ax=ax)
-
-    # One colour scale for all panels, so fields can be compared by eye.
-    finite = np.concatenate([values[np.isfinite(values)] for values in panels])
-    if len(fields) > 1 and finite.size:
-        low, high = float(finite.min()), float(finite.max())
-        if symmetric:
-            high = max(abs(low), abs(high)) or 1.0
-            low = -high
-        for ax in axes[0]:
-            for artist in ax.collections:
-                if hasattr(artist, "set_clim") and artist.get_array() is not None:
-                    artist.set_clim(low, high)
-    fig.suptitle(title if title is not None else attrs.get("long_name", metric))
-    return fig

@@ -1,12 +1,56 @@
-"""Shared check that a PNG written by an example is a readable figure (not blank, not a filled box)."""
+"""Shared helpers of the figure tests: synthetic beats, panel labels, rendering to PNG, and the
+check that a PNG written by an example is a readable figure (not blank, not a filled box)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["assert_readable_png"]
+__all__ = ["assert_readable_png", "beats", "panel_labels", "render_png", "dark_fraction"]
+
+
+def beats(n_samples: int, fs: float, scale: float, shift: float = 0.0) -> np.ndarray:
+    """A train of Gaussian 'QRS' spikes and 'T' waves at 72 bpm.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the signal.
+    fs : float
+        Sampling rate, Hz.
+    scale : float
+        Height of the spikes, mV.
+    shift : float, optional
+        Time shift of the train, s.
+
+    Returns
+    -------
+    signal : (n_samples,) float, mV
+    """
+    t = np.arange(n_samples) / fs
+    phase = (t + shift) % (60.0 / 72.0)
+    return scale * (np.exp(-((phase - 0.2) / 0.015) ** 2) + 0.3 * np.exp(-((phase - 0.5) / 0.05) ** 2))
+
+
+def panel_labels(ax: Any) -> list[str]:
+    """The texts written on a matplotlib Axes, in drawing order."""
+    return [text.get_text() for text in ax.texts]
+
+
+def render_png(fig: Any, tmp_path: Path, name: str) -> np.ndarray:
+    """Render a figure to ``tmp_path / name.png`` at 50 dpi and read it back: (h, w, 4) floats in [0, 1]."""
+    import matplotlib.pyplot as plt
+
+    path = Path(tmp_path) / f"{name}.png"
+    fig.savefig(path, dpi=50)
+    return plt.imread(path)
+
+
+def dark_fraction(image: np.ndarray) -> float:
+    """Share of the pixels of an (h, w, 3 or 4) image in [0, 1] that are dark (traces and text)."""
+    return float(np.mean(image[..., :3].max(axis=-1) < 0.35))
 
 
 def assert_readable_png(path: Path, *, min_width: int = 400, min_height: int = 300) -> None:

@@ -22,13 +22,13 @@ import pytest
 import forward
 from geometry import STANDARD_LEAD_ANGLES, default_torso, direction_from_angles
 from hybridfield import ECG
+from hybridfield.leads import view_label
 from hybridfield.compare import (
     COMPARISON_METRICS,
     FIELDS,
     compare_fields,
     dipolar_fraction,
     effective_lead_vectors,
-    plot_comparison,
     sphere_view_grid,
 )
 
@@ -81,10 +81,7 @@ class StandInPanorama:
         return np.linalg.lstsq(matrix, ecg.select(names).signals, rcond=None)[0]
 
     def _names(self, views):
-        return [
-            view if isinstance(view, str) else f"view({math.degrees(view[0]):g}\u00b0,{math.degrees(view[1]):g}\u00b0)"
-            for view in views
-        ]
+        return [view if isinstance(view, str) else view_label(view[0], view[1]) for view in views]
 
     def physical(self, ecg, views, *, inputs=None):
         self.calls.append("physical")
@@ -323,7 +320,7 @@ def test_named_leads_and_views_give_a_view_dimension(ecg, model):
     views = ["v1", "V7", (2.3, 1.75)]
     result = compare_fields(ecg, views, model=model)
     assert result["rmse"].dims == ("field", "view")
-    assert list(result["view"].values) == ["V1", "V7", "view(131.78\u00b0,100.268\u00b0)"]
+    assert list(result["view"].values) == ["V1", "V7", "view(131.78,100.268)"]  # leads.view_label
     np.testing.assert_allclose(result["theta"].values[0], STANDARD_LEAD_ANGLES["V1"][0])
     np.testing.assert_allclose(result["phi"].values[2], 1.75)
     # V7 is not in Nef-Net's table: its unit vector points at its electrode on the torso.
@@ -397,32 +394,3 @@ def test_constant_learned_output_gives_nan_with_a_warning(ecg, heart_vector):
     learned = result.sel(field="learned")
     assert np.isnan(learned["r"].values[0]) and np.isnan(learned["dipolar_fraction"].values[0])
     assert np.isfinite(learned["r"].values[1]) and np.isfinite(learned["rmse"].values[0])
-
-
-# --------------------------------------------------------------------------------------------
-# Plot
-# --------------------------------------------------------------------------------------------
-
-
-def test_plot_comparison_draws_one_map_per_field(grid):
-    import matplotlib.pyplot as plt
-
-    fig = plot_comparison(grid, "lead_vector_angle", ["unit_vector", "learned"])
-    try:
-        maps = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-        assert len(maps) == 2
-        limits = {tuple(np.round(c.get_clim(), 9)) for ax in maps for c in ax.collections if c.get_array() is not None}
-        assert len(limits) == 1  # a shared colour scale
-        drawn = np.sort(np.asarray(maps[0].collections[0].get_array()).ravel())
-        expected = np.sort(grid["lead_vector_angle"].sel(field="unit_vector").values.ravel())
-        np.testing.assert_allclose(drawn, expected)
-    finally:
-        plt.close(fig)
-    fig = plot_comparison(grid, "r")
-    plt.close(fig)
-    with pytest.raises(ValueError, match="metric"):
-        plot_comparison(grid, "effective_lead_vector")
-    with pytest.raises(ValueError, match="field"):
-        plot_comparison(grid, "rmse", "nefnet")
-    with pytest.raises(ValueError, match="grid comparison"):
-        plot_comparison(grid.isel(theta=0), "rmse")
