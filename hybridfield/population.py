@@ -489,15 +489,17 @@ class LeadStatistics:
 
     @property
     def centre(self) -> np.ndarray:
+        """(n_leads, 3) float, mV per mA*m: the typical record's lead vector, ``nominal + bias``."""
         return self.nominal + self.bias
 
     @property
     def magnitude(self) -> np.ndarray:
+        """(n_leads,) float, mV per mA*m: length of :attr:`centre`."""
         return np.linalg.norm(self.centre, axis=1)
 
     @property
     def basis(self) -> np.ndarray:
-        """(L, 3, 3): rows u, v_1, v_2 per lead."""
+        """(n_leads, 3, 3) float: rows ``u, v_1, v_2`` per lead, ``u`` along :attr:`centre`, orthonormal."""
         bases = []
         for centre in self.centre:
             direction = centre / np.linalg.norm(centre)
@@ -509,26 +511,47 @@ class LeadStatistics:
 
     @property
     def gain_sd(self) -> np.ndarray:
+        """(n_leads,) float: prior standard deviation of the log gain (population spread along the
+        lead vector plus :data:`GAIN_PRIOR_SD`)."""
         along = np.einsum("li,lij,lj->l", self.basis[:, 0], self.covariance, self.basis[:, 0])
         return np.sqrt(GAIN_PRIOR_SD**2 + along / self.magnitude**2)
 
     @property
     def angle_cholesky(self) -> np.ndarray:
-        """(L, 2, 2) Cholesky factor of the angle-offset prior covariance, radians."""
+        """(n_leads, 2, 2) float, radians: Cholesky factor of the angle-offset prior covariance."""
         perpendicular = self.basis[:, 1:]  # (L, 2, 3)
         block = np.einsum("lai,lij,lbj->lab", perpendicular, self.covariance, perpendicular)
         block /= self.magnitude[:, None, None] ** 2
         return np.linalg.cholesky(block + 1e-10 * np.eye(2))
 
     def lead_matrix(self, log_gain: np.ndarray, angle_offset: np.ndarray) -> np.ndarray:
-        """(L, 3) lead vectors for given log gains (L,) and angle offsets (L, 2)."""
+        """Lead vectors for given log gains and angle offsets.
+
+        Parameters
+        ----------
+        log_gain : (n_leads,) float
+        angle_offset : (n_leads, 2) float, radians
+
+        Returns
+        -------
+        lead_matrix : (n_leads, 3) float, mV per mA*m
+        """
         basis = self.basis
         return self.magnitude[:, None] * (
             np.exp(log_gain)[:, None] * basis[:, 0] + np.einsum("la,lai->li", angle_offset, basis[:, 1:])
         )
 
     def sample_lead_matrix(self, rng: np.random.Generator) -> np.ndarray:
-        """(L, 3) lead vectors drawn from the prior."""
+        """Lead vectors drawn from the prior.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        lead_matrix : (n_leads, 3) float, mV per mA*m
+        """
         log_gain = self.gain_sd * rng.standard_normal(len(self.names))
         angles = np.einsum("lab,lb->la", self.angle_cholesky, rng.standard_normal((len(self.names), 2)))
         return self.lead_matrix(log_gain, angles)

@@ -87,7 +87,7 @@ def test_plot_functions_validate_and_return_figures() -> None:
         hybridfield.plot_leads((names, array), fs, virtual=["V8"])
     with pytest.raises(ValueError, match="layout 1x1"):
         hybridfield.plot_leads((names, array), fs, layout=(1, 1))
-    with pytest.raises(ValueError, match="fs must be a positive"):
+    with pytest.raises(ValueError, match="fs must be a finite positive"):
         hybridfield.plot_leads((names, array), 0.0)
     with pytest.raises(ValueError, match="frame must be one of"):
         hybridfield.plot_vector_loops(np.zeros((3, 10)), fs, frame="ras")

@@ -1,10 +1,10 @@
-"""Tests of hybridfield.uncertainty: the collapsed PyMC record model, the exact conditional draws,
+"""Tests of hybridfield.posterior: the collapsed PyMC record model, the exact conditional draws,
 calibration on simulated records with known truth, a small leave-one-record-out run on real
-records, the PosteriorLeads API, input checking and the population model's persistence.
+records, the PosteriorLeads API and input checking.
 
 Units: signals mV, heart vectors mA*m (body frame: x anterior, y left, z superior), lead vectors
 mV per mA*m, views (theta, phi) in radians. Seeds are fixed throughout; PyMC models are compiled
-once per number of input leads (uncertainty._MODEL_CACHE) and posteriors are shared through
+once per number of input leads (posterior._MODEL_CACHE) and posteriors are shared through
 module-scoped fixtures to keep the file within a few minutes.
 """
 
@@ -17,22 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.stats
-from scipy.spatial.transform import Rotation
 
 import forward
-from geometry import default_torso
+from _simulated_records import simulate_record
 from hybridfield import ECG, read_wfdb
-from hybridfield import uncertainty
+from hybridfield import posterior as posterior_module
 from hybridfield.evaluate_uncertainty import _table, leave_one_record_out
-from hybridfield.uncertainty import (
-    PopulationModel,
-    PosteriorLeads,
-    default_population_model,
-    fit_population_model,
-    predict_posterior,
-    prepare_ecg,
-    record_phase_bins,
-)
+from hybridfield.population import PopulationModel, default_population_model, fit_population_model
+from hybridfield.posterior import PosteriorLeads, predict_posterior
+from hybridfield.preparation import prepare_ecg, prepare_record
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CINC = DATA / "cinc2021"
@@ -64,8 +57,8 @@ def population() -> PopulationModel:
 @pytest.fixture(scope="module")
 def e07500(population: PopulationModel) -> tuple[ECG, np.ndarray]:
     """E07500 preprocessed as the model sees it, with its phase-bin labels."""
-    prepared = prepare_ecg(_read(CINC / "E07500"), fs=population.fs, band=population.band)
-    return prepared, record_phase_bins(prepared)
+    record = prepare_record(_read(CINC / "E07500"), warn=True)
+    return record.ecg, record.phase_bins
 
 
 # ==============================================================================================
@@ -85,7 +78,7 @@ def test_conditional_draws_with_fixed_nuisance_equal_tikhonov_posterior(populati
     ecg, bins = e07500
     first_qrs = int(np.flatnonzero(bins == 0)[0])
     segment = slice(first_qrs, first_qrs + 500)  # one beat: QRS, ST-T and diastolic bins
-    inputs = uncertainty._lead_set(population, INPUTS)
+    inputs = population.leads(INPUTS)
     signals = np.array([ecg[name] for name in INPUTS])[:, segment]
     labels = bins[segment]
     assert len(np.unique(labels)) >= 12
@@ -95,8 +88,8 @@ def test_conditional_draws_with_fixed_nuisance_equal_tikhonov_posterior(populati
         "angle_offset": np.zeros((n_draws, 3, 2)),
         "log_noise_scale": np.zeros(n_draws),
     }
-    _, outputs = uncertainty._view_statistics(population, ["V1"])
-    lead_draws, vector_draws = uncertainty._conditional_draws(
+    outputs = population.views(["V1"])
+    lead_draws, vector_draws = posterior_module._conditional_draws(
         signals, labels, inputs, outputs, population, nuisance, np.random.default_rng(0)
     )
     assert vector_draws.shape == (n_draws, 3, 500)
@@ -120,7 +113,7 @@ def test_conditional_draws_with_fixed_nuisance_equal_tikhonov_posterior(populati
     # lead vector (E[C_v] = exp(gain_sd^2 / 2) c: angle offsets have mean zero) and tau the
     # record-level Student-t scale (E[tau] = sqrt(nu / 2) Gamma((nu - 1) / 2) / Gamma(nu / 2)),
     # both independent of p: E[lead] = (1 + E[tau] (exp(gain_sd^2 / 2) - 1)) c . E[p].
-    nu = uncertainty.TAIL_DEGREES_OF_FREEDOM
+    nu = posterior_module.TAIL_DEGREES_OF_FREEDOM
     mean_tau = math.sqrt(nu / 2) * math.gamma((nu - 1) / 2) / math.gamma(nu / 2)
     factor = 1.0 + mean_tau * (math.exp(outputs.gain_sd[0] ** 2 / 2) - 1.0)
     expected = factor * outputs.centre[0] @ reference.mean
@@ -137,7 +130,7 @@ def test_explicit_pymc_model_matches_analytic_gaussian(population, e07500) -> No
     ecg, bins = e07500
     first_qrs = int(np.flatnonzero(bins == 0)[0])
     index = first_qrs + np.arange(0, 140, 7)  # 20 samples through QRS and early ST-T bins
-    inputs = uncertainty._lead_set(population, INPUTS)
+    inputs = population.leads(INPUTS)
     y = np.array([ecg[name] for name in INPUTS])[:, index]
     labels = bins[index]
     assert len(np.unique(labels)) >= 6
@@ -171,10 +164,10 @@ def test_collapsed_likelihood_equals_dense_gaussian_and_scales_with_weight(popul
     """The PyMC potential (Woodbury + determinant lemma on sufficient statistics) equals
     sum_t log N(y_t; C mu_b, C Sigma_b C^T + diag(r_b s^2)), and likelihood_weight scales it."""
     ecg, bins = e07500
-    lead_set = uncertainty._lead_set(population, input_leads)
+    lead_set = population.leads(input_leads)
     n_leads = len(input_leads)
     signals = np.array([ecg[name] for name in input_leads])
-    statistics = uncertainty._sufficient_statistics(signals, bins)
+    statistics = posterior_module._sufficient_statistics(signals, bins)
     rng = np.random.default_rng(5)
     points = [
         {
@@ -201,7 +194,7 @@ def test_collapsed_likelihood_equals_dense_gaussian_and_scales_with_weight(popul
 
     values = {}
     for weight in (1.0, 0.25):
-        model = uncertainty._build_pymc_model(n_leads, uncertainty._model_data(lead_set, population, statistics, weight))
+        model = posterior_module._build_pymc_model(n_leads, posterior_module._model_data(lead_set, population, statistics, weight))
         potential = model.compile_fn(
             model.logp(vars=[model["marginal_likelihood"]]), inputs=model.value_vars, on_unused_input="ignore"
         )
@@ -220,66 +213,6 @@ def test_collapsed_likelihood_equals_dense_gaussian_and_scales_with_weight(popul
 # ==============================================================================================
 # 2. Simulated records with known truth
 # ==============================================================================================
-_NOMINAL = {}
-
-
-def _nominal_lead_vectors() -> dict[str, np.ndarray]:
-    if not _NOMINAL:
-        _NOMINAL.update(forward.lead_vectors(default_torso(), "standard12"))
-    return _NOMINAL
-
-
-def _random_rotation(rng: np.random.Generator, rms_degrees: float) -> np.ndarray:
-    """Rotation about a random axis with an rms angle of ``rms_degrees``."""
-    return Rotation.from_rotvec(rng.normal(0.0, np.deg2rad(rms_degrees) / math.sqrt(3.0), 3)).as_matrix()
-
-
-def simulate_record(seed: int) -> tuple[ECG, ECG]:
-    """A 10 s 12-lead record at 500 Hz with known truth: (noisy record, noise-free record).
-
-    - Heart vector: forward.simulate_heart_vector (condition normal/LBBB/RBBB, 55-100 bpm).
-    - Electrode-level lead fields from the default torso's lead vectors: the limb electrodes'
-      WCT-referenced vectors r = -(I + II) / 3, a = I + r, l = II + r, the precordial ones V1..V6.
-      Per record: a common rotation (heart orientation, 10 deg rms), a gain LogNormal(0, 0.05)
-      per electrode and an independent rotation (8 deg rms) per precordial electrode. Leads are
-      then formed from the electrode potentials (Einthoven, Goldberger, Wilson), so I + III = II
-      and the augmented leads hold exactly.
-    - Non-dipolar content: every electrode also sees the heart vector delayed by 16 ms through its
-      own random vector (5 % of its lead vector's magnitude): phase-locked, not a single dipole.
-    - White noise 0.02 mV per lead.
-    """
-    rng = np.random.default_rng(10_000 + seed)
-    condition = ("normal", "lbbb", "rbbb")[int(rng.integers(3))]
-    heart_rate = float(rng.uniform(55.0, 100.0))
-    p = forward.simulate_heart_vector(10.0, FS, condition=condition, heart_rate=heart_rate, random_seed=seed)
-    nominal = _nominal_lead_vectors()
-    right = -(nominal["I"] + nominal["II"]) / 3.0
-    electrodes = {"RA": right, "LA": nominal["I"] + right, "LL": nominal["II"] + right}
-    electrodes.update({f"V{k}": nominal[f"V{k}"] for k in range(1, 7)})
-    orientation = _random_rotation(rng, 10.0)
-    delayed = np.roll(p, int(round(0.016 * FS)), axis=1)
-    potential = {}
-    for name, vector in electrodes.items():
-        gain = math.exp(rng.normal(0.0, 0.05))
-        turn = _random_rotation(rng, 8.0) if name.startswith("V") else np.eye(3)
-        non_dipolar = rng.normal(0.0, 0.05 * np.linalg.norm(vector) / math.sqrt(3.0), 3)
-        potential[name] = (gain * turn @ orientation @ vector) @ p + non_dipolar @ delayed
-    wct = (potential["RA"] + potential["LA"] + potential["LL"]) / 3.0
-    leads = {
-        "I": potential["LA"] - potential["RA"],
-        "II": potential["LL"] - potential["RA"],
-        "III": potential["LL"] - potential["LA"],
-        "aVR": potential["RA"] - (potential["LA"] + potential["LL"]) / 2.0,
-        "aVL": potential["LA"] - (potential["RA"] + potential["LL"]) / 2.0,
-        "aVF": potential["LL"] - (potential["RA"] + potential["LA"]) / 2.0,
-        **{f"V{k}": potential[f"V{k}"] - wct for k in range(1, 7)},
-    }
-    clean = np.array([leads[name] for name in STANDARD])
-    noisy = clean + rng.normal(0.0, 0.02, clean.shape)
-    metadata = {"record": f"simulated{seed}", "condition": condition, "heart_rate": heart_rate}
-    return ECG.from_array(noisy, FS, STANDARD, metadata=metadata), ECG.from_array(clean, FS, STANDARD)
-
-
 def test_simulated_records_obey_einthoven() -> None:
     noisy, clean = simulate_record(3)
     np.testing.assert_allclose(clean["I"] + clean["III"], clean["II"], atol=1e-12)
@@ -305,7 +238,7 @@ def _evaluate_simulated_record(seed: int, population: PopulationModel) -> dict[s
     summed squared errors of the posterior mean and of plain least squares. Module level so that
     worker processes can run it."""
     noisy, clean = simulate_record(seed)
-    prepared = prepare_ecg(noisy, fs=population.fs, band=population.band, warn=False)
+    prepared = prepare_ecg(noisy, warn=False)
     clean_prepared = clean.bandpass(*population.band)
     posterior = _quiet_posterior(
         noisy, list(TARGETS), inputs=list(INPUTS), draws=200, tune=200, random_seed=seed, population=population
@@ -422,7 +355,7 @@ def ptb_posterior(ptb: ECG) -> tuple[PosteriorLeads, int]:
         return default_population_model()
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(uncertainty, "default_population_model", counting_default)
+        patch.setattr(posterior_module, "default_population_model", counting_default)
         posterior = _quiet_posterior(ptb, ["V1", "v2", VIEW], inputs=list(INPUTS), draws=200, tune=200, random_seed=3)
     return posterior, len(calls)
 
@@ -480,7 +413,7 @@ def test_posterior_lead_lookup(ptb_posterior) -> None:
 
 def test_posterior_bands_hold_the_held_out_leads(ptb, ptb_posterior) -> None:
     posterior, _ = ptb_posterior
-    prepared = prepare_ecg(ptb, fs=500.0, band=(0.5, 40.0), warn=False)
+    prepared = prepare_ecg(ptb, warn=False)
     lower, upper = posterior.interval(0.9)
     for k, name in enumerate(("V1", "V2")):
         truth = prepared[name]
@@ -645,54 +578,3 @@ def test_flat_leads_dropped_with_warning_when_inputs_not_given(js20004, populati
     assert np.all(np.isfinite(posterior.draws))
 
 
-# ==============================================================================================
-# 6. PopulationModel
-# ==============================================================================================
-def _assert_same_model(a: PopulationModel, b: PopulationModel) -> None:
-    for name in ("nominal_lead_vectors", "lead_bias", "lead_covariance", "residual_variance", "prior_mean", "prior_covariance"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert a.lead_names == b.lead_names
-    assert a.fs == b.fs and a.band == b.band and a.sigma == b.sigma
-    assert a.training_records == b.training_records
-    assert dict(a.metadata) == dict(b.metadata)
-
-
-def test_population_model_round_trips(population, tmp_path) -> None:
-    _assert_same_model(PopulationModel.from_dict(population.to_dict()), population)
-    path = tmp_path / "population.json"
-    population.save(path)
-    _assert_same_model(PopulationModel.load(path), population)
-    # A fitted model too (arrays not read from JSON before).
-    fitted = fit_population_model([simulate_record(seed)[0] for seed in range(3)])
-    fitted.save(path)
-    _assert_same_model(PopulationModel.load(path), fitted)
-    assert fitted.training_records == ("simulated0", "simulated1", "simulated2")
-
-
-def test_population_model_from_dict_rejects_other_formats(population) -> None:
-    data = population.to_dict()
-    with pytest.raises(ValueError, match="format"):
-        PopulationModel.from_dict({**data, "format": "something/2"})
-    with pytest.raises(ValueError, match="format"):
-        PopulationModel.from_dict({key: value for key, value in data.items() if key != "format"})
-    with pytest.raises(ValueError, match="phase bins"):
-        PopulationModel.from_dict({**data, "phase_bins": data["phase_bins"][:-1]})
-
-
-def test_default_population_model(population) -> None:
-    assert population.lead_names == STANDARD
-    assert population.nominal_lead_vectors.shape == (12, 3)
-    assert population.lead_covariance.shape == (12, 3, 3)
-    n_bins = len(uncertainty.PHASE_BIN_NAMES)
-    assert population.prior_mean.shape == (n_bins, 3)
-    assert population.residual_variance.shape == (12, n_bins)
-    assert population.fs == 500.0 and population.band == (0.5, 40.0)
-    assert np.all(np.linalg.eigvalsh(population.prior_covariance) > 0)
-    assert np.all(population.residual_variance > 0)
-    assert len(population.training_records) >= 3
-
-
-def test_fit_population_model_needs_three_records() -> None:
-    records = [simulate_record(seed)[0] for seed in range(2)]
-    with pytest.raises(ValueError, match="at least 3"):
-        fit_population_model(records)
