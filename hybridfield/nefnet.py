@@ -41,6 +41,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .protocol_cycles import REGION_NAMES
+
 __all__ = [
     "NefNetConfig",
     "NefNet",
@@ -54,7 +56,7 @@ __all__ = [
 ]
 
 #: Regions of a cycle: P, PR, QRS, ST, T, TP and the padding (codes 0..6 of BeatSet.regions).
-REGION_COUNT = 7
+REGION_COUNT = len(REGION_NAMES)
 
 #: Input scale floor, mV: a cycle whose inputs are all smaller than this is not blown up.
 SCALE_FLOOR_MV = 0.05

@@ -62,11 +62,12 @@ def fit_heart_vector_to_leads(signals: np.ndarray, inputs: Sequence[str], phase_
     from forward import tikhonov_heart_vector
 
     residual = population.residual_variances(inputs)
+    prior_mean, prior_covariance = population.heart_vector_prior.mean_and_covariance(phase_bins)
     return tikhonov_heart_vector(
         signals,
         lead_vector_array(inputs),
-        prior_mean=population.prior_mean[phase_bins].T,
-        prior_covariance=population.prior_covariance[phase_bins],
+        prior_mean=prior_mean,
+        prior_covariance=prior_covariance,
         noise_std=np.sqrt(residual[:, phase_bins]),
     )
 

@@ -142,6 +142,27 @@ class PopulationModel:
         magnitude_squared = float(np.sum(nominal**2))
         return nominal, np.zeros(3), relative_covariance * magnitude_squared, relative_residual * magnitude_squared
 
+    @property
+    def heart_vector_prior(self) -> Any:
+        """The per-phase heart-vector prior as :class:`forward.HeartVectorPrior` (one Gaussian per phase bin).
+
+        Returns
+        -------
+        prior : forward.HeartVectorPrior
+            Means :attr:`prior_mean`, covariances :attr:`prior_covariance`, phases named by
+            :data:`hybridfield.phases.PHASE_BIN_NAMES`.
+        """
+        from forward import HeartVectorPrior
+
+        n_bins = self.prior_mean.shape[0]
+        return HeartVectorPrior(
+            means=self.prior_mean,
+            covariances=self.prior_covariance,
+            counts=np.zeros(n_bins, dtype=np.int64),  # not kept by the population model
+            shrinkages=np.full(n_bins, float(self.metadata.get("shrinkage", 0.0))),
+            phase_names=PHASE_BIN_NAMES,
+        )
+
     def residual_variances(self, names: Sequence[str]) -> np.ndarray:
         """Per-bin residual variances of trained leads.
 

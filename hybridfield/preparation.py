@@ -24,6 +24,7 @@ import numpy as np
 from .ecg import ECG
 from .leads import canonical_lead_name
 from .phases import phase_bins
+from .protocol_cycles import REGION_NAMES
 
 __all__ = ["PREPROCESSING", "PreparedRecord", "prepare_ecg", "prepare_record"]
 
@@ -35,7 +36,7 @@ PREPROCESSING: dict[str, Any] = {
     "units": "mV",
     "cycle_length": 512,
     "cycles": "Nef-Net protocol: P onset to next P onset, zero-padded (hybridfield.nefnet_beats)",
-    "region_codes": {"P": 0, "PR": 1, "QRS": 2, "ST": 3, "T": 4, "TP": 5, "padding": 6},
+    "region_codes": {name: code for code, name in enumerate(REGION_NAMES)},
     "angle_convention": (
         "(theta, phi) radians; theta polar from +z (superior), phi azimuth from +x (anterior) towards +y "
         "(left); standard leads at Nef-Net's angles (geometry.STANDARD_LEAD_ANGLES)"
