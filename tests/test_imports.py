@@ -69,6 +69,82 @@ def test_layering_is_one_way(package: str, forbidden: set[str]) -> None:
     assert not offenders, f"{package} must not import {sorted(forbidden)}: {offenders}"
 
 
+PACKAGES = ("geometry", "forward", "hybridfield")
+MAX_MODULE_LINES = 900
+
+
+def _modules() -> dict[str, Path]:
+    """Dotted module name -> source file, for every module of the three packages."""
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _module_imports(modules: dict[str, Path]) -> dict[str, set[tuple[str, str | None]]]:
+    """Per module, every (imported module, imported name or None) of the project, at any nesting
+    (imports inside functions count: they close circles just the same)."""
+    found: dict[str, set[tuple[str, str | None]]] = {}
+    for module, path in modules.items():
+        edges: set[tuple[str, str | None]] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                edges.update((alias.name, None) for alias in node.names if alias.name in modules)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".")[: None if path.name == "__init__.py" else -1]
+                    base = base[: len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                for alias in node.names:
+                    submodule = f"{target}.{alias.name}"
+                    if submodule in modules:
+                        edges.add((submodule, None))  # a module imported by name
+                    elif target in modules:
+                        edges.add((target, alias.name))
+        found[module] = {(target, name) for target, name in edges if target != module}
+    return found
+
+
+def test_no_import_circle_even_inside_functions() -> None:
+    modules = _modules()
+    graph = {module: {target for target, _ in edges} for module, edges in _module_imports(modules).items()}
+    # a package's __init__ re-exports its submodules: an edge from a submodule to its own package
+    # is a circle only if the package imports the submodule eagerly, which __init__ files do
+    circles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for target in graph[node]:
+                if target == start and len(path) > 1:
+                    circles.append(" -> ".join([*path, start]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*path, target]))
+    assert not circles, "import circles:\n" + "\n".join(sorted(set(circles)))
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    modules = _modules()
+    offenders = sorted(
+        f"{module} imports {target}.{name}"
+        for module, edges in _module_imports(modules).items()
+        for target, name in edges
+        if name is not None and name.startswith("_") and not name.startswith("__")
+    )
+    assert not offenders, "\n".join(offenders)
+
+
+def test_modules_hold_one_concept_each() -> None:
+    sizes = {module: len(path.read_text(encoding="utf-8").splitlines()) for module, path in _modules().items()}
+    too_long = {module: size for module, size in sizes.items() if size > MAX_MODULE_LINES}
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split them along their concepts): {too_long}"
+
+
 def test_lazy_exports() -> None:
     import hybridfield
 
