@@ -189,13 +189,8 @@ class PopulationModel:
         -------
         statistics : LeadStatistics
         """
-        statistics = [self.lead_statistics(name) for name in names]
-        return LeadStatistics(
-            names=tuple(canonical_lead_name(name) for name in names),
-            nominal=np.array([s[0] for s in statistics]),
-            bias=np.array([s[1] for s in statistics]),
-            covariance=np.array([s[2] for s in statistics]),
-            residual=np.array([s[3] for s in statistics]),
+        return LeadStatistics.stack(
+            [canonical_lead_name(name) for name in names], [self.lead_statistics(name) for name in names]
         )
 
     def views(self, views: Sequence[Any]) -> "LeadStatistics":
@@ -227,13 +222,7 @@ class PopulationModel:
             nominal = view_lead_vectors(default_torso(), theta, phi, sigma=self.sigma)
             statistics.append(self.view_statistics(nominal))
             names.append(f"{view_label(theta, phi)} (virtual)")
-        return LeadStatistics(
-            names=tuple(names),
-            nominal=np.array([s[0] for s in statistics]),
-            bias=np.array([s[1] for s in statistics]),
-            covariance=np.array([s[2] for s in statistics]),
-            residual=np.array([s[3] for s in statistics]),
-        )
+        return LeadStatistics.stack(names, statistics)
 
     # -- persistence (plain JSON: no pickles) ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -507,6 +496,24 @@ class LeadStatistics:
     bias: np.ndarray
     covariance: np.ndarray
     residual: np.ndarray
+
+    @classmethod
+    def stack(cls, names: Sequence[str], statistics: Sequence[tuple[np.ndarray, ...]]) -> "LeadStatistics":
+        """Statistics of several leads from one ``(nominal, bias, covariance, residual)`` tuple each.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Lead or view names.
+        statistics : sequence of tuple
+            As :meth:`PopulationModel.lead_statistics` returns them, one per name.
+
+        Returns
+        -------
+        statistics : LeadStatistics
+        """
+        nominal, bias, covariance, residual = (np.array(part) for part in zip(*statistics))
+        return cls(names=tuple(names), nominal=nominal, bias=bias, covariance=covariance, residual=residual)
 
     @property
     def centre(self) -> np.ndarray:
