@@ -19,11 +19,9 @@ and :meth:`ECG.to_netcdf` call into it.
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -33,6 +31,7 @@ import numpy as np
 from geometry.validation import as_finite_array, as_positive_scalar
 from geometry.angles import STANDARD_LEAD_ANGLES, UnknownLeadError, direction_from_angles
 
+from . import filters, quality
 from .leads import canonical_lead_name
 
 __all__ = [
@@ -71,64 +70,6 @@ def _as_name_list(names: Any, parameter: str) -> list[str]:
             raise TypeError(f"{parameter} must contain lead names (str), got {type(item).__name__} {item!r}")
         result.append(canonical_lead_name(item))
     return result
-
-
-# --------------------------------------------------------------------------------------------
-# Array helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start (inclusive) and stop (exclusive) indices of the runs of True in a 1-D boolean array."""
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    change = np.diff(padded)
-    return np.flatnonzero(change == 1), np.flatnonzero(change == -1)
-
-
-def _longest_constant_run(signal: np.ndarray) -> int:
-    """Length in samples of the longest run of exactly repeated values."""
-    if signal.size < 2:
-        return int(signal.size)
-    starts, stops = _runs(np.diff(signal) == 0)
-    return int((stops - starts).max() + 1) if starts.size else 1
-
-
-def _fill_non_finite(
-    signals: np.ndarray, lead_names: Sequence[str], nan_policy: str
-) -> tuple[np.ndarray, list[str], dict[str, int]]:
-    """Apply ``nan_policy`` to an (n_leads, n_samples) array; return (signals, kept names, filled counts)."""
-    finite = np.isfinite(signals)
-    if finite.all():
-        return signals, list(lead_names), {}
-    bad_counts = {
-        name: int(np.count_nonzero(~finite[index])) for index, name in enumerate(lead_names) if not finite[index].all()
-    }
-    if nan_policy == "drop":
-        keep = [index for index, name in enumerate(lead_names) if name not in bad_counts]
-        if not keep:
-            raise ValueError(
-                f"signals: every lead contains NaN or infinite samples "
-                f"({_describe_bad(bad_counts, signals.shape[1])}); nothing left after nan_policy='drop'"
-            )
-        return signals[keep], [lead_names[index] for index in keep], bad_counts
-    # interpolate
-    filled = signals.copy()
-    sample_index = np.arange(signals.shape[1])
-    for index, name in enumerate(lead_names):
-        if name not in bad_counts:
-            continue
-        good = finite[index]
-        if not good.any():
-            raise ValueError(
-                f"signals: lead {name} has no finite sample at all, so nan_policy='interpolate' cannot fill it; "
-                "drop it (nan_policy='drop')"
-            )
-        filled[index] = np.interp(sample_index, sample_index[good], signals[index, good])
-    return filled, list(lead_names), bad_counts
-
-
-def _describe_bad(bad_counts: Mapping[str, int], n_samples: int) -> str:
-    return "; ".join(f"lead {name}: {count} of {n_samples} samples" for name, count in bad_counts.items())
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,11 +132,10 @@ class ECG:
     ) -> None:
         array = self._validated_signals(signals)
         names = self._validated_names(lead_names, array.shape[0])
-        bad = ~np.isfinite(array)
-        if bad.any():
-            counts = {names[index]: int(np.count_nonzero(bad[index])) for index in np.flatnonzero(bad.any(axis=1))}
+        counts = quality.non_finite_counts(array, names)
+        if counts:
             raise ValueError(
-                f"signals contain NaN or infinite samples ({_describe_bad(counts, array.shape[1])}); "
+                f"signals contain NaN or infinite samples ({quality.describe_non_finite(counts, array.shape[1])}); "
                 "all samples must be finite: fill short gaps with ECG.from_array(..., nan_policy='interpolate') "
                 "or drop those leads with nan_policy='drop'"
             )
@@ -325,7 +265,7 @@ class ECG:
         names = cls._validated_names(lead_names, array.shape[0])
         if nan_policy == "raise":
             return cls(array, fs, names, **kwargs)
-        array, kept, bad_counts = _fill_non_finite(array, names, nan_policy)
+        array, kept, bad_counts = quality.fill_non_finite(array, names, nan_policy)
         metadata = dict(kwargs.pop("metadata", None) or {})
         if bad_counts and nan_policy == "interpolate":
             metadata["interpolated_samples"] = dict(bad_counts)
@@ -334,11 +274,8 @@ class ECG:
                 **dict(metadata.get("dropped_leads", {})),
                 **{name: "non-finite samples" for name in bad_counts},
             }
-            warnings.warn(
-                f"dropped lead(s) with NaN or infinite samples: {_describe_bad(bad_counts, array.shape[1])}",
-                UserWarning,
-                stacklevel=2,
-            )
+            description = quality.describe_non_finite(bad_counts, array.shape[1])
+            warnings.warn(f"dropped lead(s) with NaN or infinite samples: {description}", UserWarning, stacklevel=2)
             kept_keys = {name.lower() for name in kept}
             if kwargs.get("electrode_angles"):
                 kwargs["electrode_angles"] = {
@@ -663,32 +600,10 @@ class ECG:
         angles.update(self._electrode_angles)
         return self._derived(self._signals, electrode_angles=angles)
 
-    # ---- filters ----------------------------------------------------------------------------
-
-    def _check_frequency(self, value: Any, name: str) -> float:
-        frequency = as_positive_scalar(value, name, "Hz")
-        nyquist = self._fs / 2.0
-        if frequency >= nyquist:
-            raise ValueError(f"{name} must be below the Nyquist frequency fs/2 = {nyquist:g} Hz, got {frequency:g} Hz")
-        return frequency
-
-    @staticmethod
-    def _check_order(order: Any) -> int:
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"order must be a positive integer, got {order!r}")
-        return int(order)
-
-    def _filtered(self, sos: np.ndarray, step: str) -> ECG:
-        from scipy.signal import sosfiltfilt
-
-        try:
-            filtered = sosfiltfilt(sos, self._signals, axis=1)
-        except ValueError as error:  # record shorter than the filter's padding
-            raise ValueError(f"the record ({self.n_samples} samples) is too short for {step}: {error}") from error
-        return self._derived(filtered, step=step)
+    # ---- filters (the algorithms live in hybridfield.filters) --------------------------------
 
     def bandpass(self, low: float = 0.5, high: float = 40.0, *, order: int = 2) -> ECG:
-        """Zero-phase Butterworth band-pass (``scipy.signal.butter`` sos + ``sosfiltfilt``).
+        """Zero-phase Butterworth band-pass: :func:`hybridfield.filters.bandpass` on every lead.
 
         Parameters
         ----------
@@ -701,17 +616,12 @@ class ECG:
         -------
         ecg : ECG
         """
-        from scipy.signal import butter
-
-        low_hz = self._check_frequency(low, "low")
-        high_hz = self._check_frequency(high, "high")
-        if low_hz >= high_hz:
-            raise ValueError(f"low must be below high, got low={low_hz:g} Hz and high={high_hz:g} Hz")
-        sos = butter(self._check_order(order), [low_hz, high_hz], btype="bandpass", fs=self._fs, output="sos")
-        return self._filtered(sos, f"bandpass {low_hz:g}-{high_hz:g} Hz (Butterworth order {order}, zero-phase)")
+        filtered = filters.bandpass(self._signals, self._fs, low, high, order=order)
+        step = f"bandpass {float(low):g}-{float(high):g} Hz (Butterworth order {order}, zero-phase)"
+        return self._derived(filtered, step=step)
 
     def highpass(self, cutoff: float = 0.5, *, order: int = 2) -> ECG:
-        """Zero-phase Butterworth high-pass (baseline-wander removal), ``0 < cutoff < fs / 2`` Hz.
+        """Zero-phase Butterworth high-pass (baseline wander): :func:`hybridfield.filters.highpass`.
 
         Parameters
         ----------
@@ -723,17 +633,13 @@ class ECG:
         Returns
         -------
         ecg : ECG
-            Same leads, ``fs`` and length, signals in mV; the step is recorded in
-            ``metadata["processing"]``.
+            Same leads, ``fs`` and length; the step is recorded in ``metadata["processing"]``.
         """
-        from scipy.signal import butter
-
-        cutoff_hz = self._check_frequency(cutoff, "cutoff")
-        sos = butter(self._check_order(order), cutoff_hz, btype="highpass", fs=self._fs, output="sos")
-        return self._filtered(sos, f"highpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+        filtered = filters.highpass(self._signals, self._fs, cutoff, order=order)
+        return self._derived(filtered, step=f"highpass {float(cutoff):g} Hz (Butterworth order {order}, zero-phase)")
 
     def lowpass(self, cutoff: float = 40.0, *, order: int = 2) -> ECG:
-        """Zero-phase Butterworth low-pass, ``0 < cutoff < fs / 2`` Hz.
+        """Zero-phase Butterworth low-pass: :func:`hybridfield.filters.lowpass` on every lead.
 
         Parameters
         ----------
@@ -745,17 +651,13 @@ class ECG:
         Returns
         -------
         ecg : ECG
-            Same leads, ``fs`` and length, signals in mV; the step is recorded in
-            ``metadata["processing"]``.
+            Same leads, ``fs`` and length; the step is recorded in ``metadata["processing"]``.
         """
-        from scipy.signal import butter
-
-        cutoff_hz = self._check_frequency(cutoff, "cutoff")
-        sos = butter(self._check_order(order), cutoff_hz, btype="lowpass", fs=self._fs, output="sos")
-        return self._filtered(sos, f"lowpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+        filtered = filters.lowpass(self._signals, self._fs, cutoff, order=order)
+        return self._derived(filtered, step=f"lowpass {float(cutoff):g} Hz (Butterworth order {order}, zero-phase)")
 
     def notch(self, frequency: float, *, quality: float = 30.0) -> ECG:
-        """Zero-phase notch (``scipy.signal.iirnotch``) at ``frequency`` Hz (e.g. 50 or 60 mains).
+        """Zero-phase notch at ``frequency`` Hz (e.g. 50 or 60 mains): :func:`hybridfield.filters.notch`.
 
         Parameters
         ----------
@@ -767,23 +669,16 @@ class ECG:
         Returns
         -------
         ecg : ECG
-            Same leads, ``fs`` and length, signals in mV; the step is recorded in
-            ``metadata["processing"]``.
+            Same leads, ``fs`` and length; the step is recorded in ``metadata["processing"]``.
         """
-        from scipy.signal import iirnotch, tf2sos
-
-        centre = self._check_frequency(frequency, "frequency")
-        q = as_positive_scalar(quality, "quality")
-        b, a = iirnotch(centre, q, fs=self._fs)
-        return self._filtered(tf2sos(b, a), f"notch {centre:g} Hz (Q {q:g}, zero-phase)")
+        filtered = filters.notch(self._signals, self._fs, frequency, quality=quality)
+        return self._derived(filtered, step=f"notch {float(frequency):g} Hz (Q {float(quality):g}, zero-phase)")
 
     def resample(self, fs: float, *, max_denominator: int = 1000) -> ECG:
-        """Resample to a new rate with ``scipy.signal.resample_poly`` (anti-aliased polyphase FIR).
+        """Resample to a new rate (polyphase, anti-aliased): :func:`hybridfield.filters.resample`.
 
-        The ratio ``fs / self.fs`` is approximated by a fraction ``up / down`` with
-        ``down <= max_denominator``; the returned ECG's ``fs`` is the rate actually reached,
-        ``self.fs * up / down`` (a warning says so if it differs from the requested one by more than
-        1e-9 relative).
+        ``fs / self.fs`` is approximated by ``up / down`` (:func:`hybridfield.filters.resampling_ratio`,
+        which warns when it misses by more than 1e-9 relative); the new ``fs`` is the rate reached.
 
         Parameters
         ----------
@@ -797,40 +692,19 @@ class ECG:
         ecg : ECG
             With ``ceil(n_samples * up / down)`` samples.
         """
-        from scipy.signal import resample_poly
-
-        target = as_positive_scalar(fs, "fs", "Hz")
-        ratio = Fraction(target / self._fs).limit_denominator(int(max_denominator))
-        if ratio == 0:
-            raise ValueError(
-                f"fs={target:g} Hz is too low to resample from {self._fs:g} Hz with max_denominator={max_denominator}"
-            )
-        achieved = self._fs * ratio.numerator / ratio.denominator
-        if not math.isclose(achieved, target, rel_tol=1e-9):
-            warnings.warn(
-                f"resampling to {achieved:.6g} Hz (ratio {ratio.numerator}/{ratio.denominator}), the closest rational "
-                f"approximation of {target:g} Hz; raise max_denominator for a closer one",
-                UserWarning,
-                stacklevel=2,
-            )
+        resampled, ratio = filters.resample(
+            self._signals, self._fs, fs, max_denominator=max_denominator, _name="fs", _stacklevel=3
+        )
         if ratio == 1:
             return self._derived(self._signals)
-        resampled = resample_poly(self._signals, ratio.numerator, ratio.denominator, axis=1)
-        return self._derived(
-            resampled,
-            fs=achieved,
-            step=f"resample {self._fs:g} -> {achieved:g} Hz (polyphase {ratio.numerator}/{ratio.denominator})",
-        )
+        achieved = self._fs * ratio.numerator / ratio.denominator
+        step = f"resample {self._fs:g} -> {achieved:g} Hz (polyphase {ratio.numerator}/{ratio.denominator})"
+        return self._derived(resampled, fs=achieved, step=step)
 
-    # ---- lead quality -------------------------------------------------------------------------
+    # ---- lead quality (the checks live in hybridfield.quality) -------------------------------
 
     def flat_leads(self, *, threshold_mv: float = 0.01, max_constant_fraction: float = 0.5) -> tuple[str, ...]:
-        """Leads that carry no signal (dead channels).
-
-        A lead is flat when its robust amplitude, the range between its 1st and 99th percentiles,
-        is below ``threshold_mv`` (so a dead channel with a few spikes is still flat), or when a
-        single run of exactly repeated values covers more than ``max_constant_fraction`` of the
-        record.
+        """Leads that carry no signal (dead channels), as :func:`hybridfield.quality.flat_leads` decides.
 
         Parameters
         ----------
@@ -844,19 +718,8 @@ class ECG:
         names : tuple of str
             In lead order.
         """
-        threshold = as_positive_scalar(threshold_mv, "threshold_mv", "mV")
-        fraction = as_positive_scalar(max_constant_fraction, "max_constant_fraction")
-        if fraction > 1:
-            raise ValueError(f"max_constant_fraction must lie in (0, 1], got {fraction}")
-        low, high = np.percentile(self._signals, [1.0, 99.0], axis=1)
-        flat = []
-        for index, name in enumerate(self._lead_names):
-            if (
-                high[index] - low[index] < threshold
-                or _longest_constant_run(self._signals[index]) > fraction * self.n_samples
-            ):
-                flat.append(name)
-        return tuple(flat)
+        flat = quality.flat_leads(self._signals, threshold_mv=threshold_mv, max_constant_fraction=max_constant_fraction)
+        return tuple(name for name, is_flat in zip(self._lead_names, flat) if is_flat)
 
     def saturated_leads(
         self,
@@ -866,15 +729,7 @@ class ECG:
         min_clips: int = 3,
         tolerance_mv: float = 1e-9,
     ) -> tuple[str, ...]:
-        """Leads clipped at the amplifier's range (stuck at their own extreme value).
-
-        For each lead the samples equal (within ``tolerance_mv``) to its own maximum, and separately
-        to its own minimum, are grouped into runs. The lead is saturated when one run lasts at
-        least ``min_duration`` (stuck), or when at least ``min_clips`` runs at the same extreme
-        last at least ``clip_duration`` each (QRS peaks clipped beat after beat). Runs touching the
-        first or last sample are ignored: a constant head or tail is how some databases pad their
-        records (the PTB-XL records end in about 0.1 s of constant value), not clipping. Flat leads
-        (:meth:`flat_leads`) are not reported here.
+        """Leads clipped at the amplifier's range, as :func:`hybridfield.quality.saturated_leads` decides.
 
         Parameters
         ----------
@@ -892,29 +747,9 @@ class ECG:
         names : tuple of str
             In lead order.
         """
-        stuck_samples = max(2, math.ceil(as_positive_scalar(min_duration, "min_duration", "s") * self._fs))
-        clip_samples = max(2, math.ceil(as_positive_scalar(clip_duration, "clip_duration", "s") * self._fs))
-        if isinstance(min_clips, bool) or not isinstance(min_clips, (int, np.integer)) or min_clips < 1:
-            raise ValueError(f"min_clips must be a positive integer, got {min_clips!r}")
-        tolerance = float(tolerance_mv)
-        if not np.isfinite(tolerance) or tolerance < 0:
-            raise ValueError(f"tolerance_mv must be a finite non-negative number in mV, got {tolerance_mv!r}")
-        flat = set(self.flat_leads())
-        saturated = []
-        for index, name in enumerate(self._lead_names):
-            if name in flat:
-                continue
-            signal = self._signals[index]
-            for extreme in (signal.max(), signal.min()):
-                starts, stops = _runs(np.abs(signal - extreme) <= tolerance)
-                interior = (starts > 0) & (stops < signal.size)
-                lengths = (stops - starts)[interior]
-                if lengths.size and (
-                    lengths.max() >= stuck_samples or np.count_nonzero(lengths >= clip_samples) >= min_clips
-                ):
-                    saturated.append(name)
-                    break
-        return tuple(saturated)
+        options = dict(min_duration=min_duration, clip_duration=clip_duration, min_clips=min_clips)
+        saturated = quality.saturated_leads(self._signals, self._fs, tolerance_mv=tolerance_mv, **options)
+        return tuple(name for name, is_saturated in zip(self._lead_names, saturated) if is_saturated)
 
     def drop_unusable(self, *, warn: bool = True, threshold_mv: float = 0.01) -> ECG:
         """The ECG without its flat and saturated leads.
@@ -959,16 +794,10 @@ class ECG:
     # ---- export -----------------------------------------------------------------------------
 
     def to_wfdb(self, record_name: str, folder: str | os.PathLike[str] = ".", *, fmt: str = "16") -> Path:
-        """Write the ECG as a WFDB record (``.hea`` + ``.dat``) with ``wfdb.wrsamp``.
+        """Write the ECG as a WFDB record (``.hea`` + ``.dat``): :func:`hybridfield.io.write_wfdb`.
 
-        Calls :func:`hybridfield.io.write_wfdb`. Signals are stored in mV with lead names and
-        ``fs`` in the header; ``wfdb`` picks each lead's ADC gain and baseline to span the format's
-        digital range, so the samples read back to within half a digital step (``0.5 / adc_gain``
-        mV, e.g. about 1e-4 of the lead's range for format 16). The header comments keep the
-        record's original comment lines (``metadata["comments"]``, e.g. age, sex, Dx of a record
-        read with :func:`hybridfield.io.read_wfdb`) and add ``virtual_leads: [...]``, a JSON list
-        of the virtual lead names, which :func:`hybridfield.io.read_wfdb` turns back into
-        :attr:`virtual`.
+        Samples read back to within half a digital step (about 1e-4 of a lead's range for format
+        16); the header keeps ``metadata["comments"]`` and the virtual lead names.
 
         Parameters
         ----------
@@ -989,11 +818,8 @@ class ECG:
 
         Raises
         ------
-        ValueError
-            If ``record_name`` has other characters, ``fmt`` is not a supported format, or a lead
-            name or comment line contains a line break.
-        TypeError
-            If ``record_name`` or ``fmt`` is not a str.
+        ValueError, TypeError
+            As :func:`hybridfield.io.write_wfdb` (bad ``record_name`` or ``fmt``, multi-line names).
 
         Examples
         --------
@@ -1040,7 +866,7 @@ class ECG:
         )
 
     def to_netcdf(self, path: str | os.PathLike[str], *, engine: str | None = None) -> Path:
-        """Write :meth:`to_xarray` to a netCDF file; read it back with ``xarray.open_dataarray``.
+        """Write :meth:`to_xarray` to a netCDF file (``xarray.open_dataarray`` reads it back).
 
         Calls :func:`hybridfield.io.write_netcdf`.
 
@@ -1049,9 +875,7 @@ class ECG:
         path : str or path-like
             Output file (``.nc``); overwritten if it exists.
         engine : {"h5netcdf", "netcdf4", "scipy"}, optional
-            xarray backend. None (default) lets xarray take the first one installed, in the order
-            netcdf4, h5netcdf (both netCDF-4/HDF5 files) and scipy (netCDF-3 files, no extra
-            library needed).
+            xarray backend; None (default): the first installed (see :func:`hybridfield.io.write_netcdf`).
 
         Returns
         -------

@@ -86,7 +86,7 @@ def region_boundaries(regions: torch.Tensor) -> torch.Tensor:
     """Region boundaries ``D_0 .. D_7`` of cycles from their per-sample region codes.
 
     Region ``r`` spans samples ``[D_r, D_{r+1})``; ``D_0 = 0`` and ``D_7`` is the padded length.
-    Regions are contiguous and in order (as :func:`hybridfield.beats.nefnet_beats` makes them), so
+    Regions are contiguous and in order (as :func:`hybridfield.protocol_cycles.nefnet_beats` makes them), so
     ``D_r`` is the number of samples whose code is below ``r``.
 
     Parameters

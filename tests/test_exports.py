@@ -12,7 +12,7 @@ import xarray as xr
 
 from hybridfield.ecg import ECG
 from hybridfield.io import read_wfdb
-from hybridfield.uncertainty import PosteriorLeads
+from hybridfield.posterior import PosteriorLeads
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CINC_RECORD = DATA / "cinc2021" / "E07500"

@@ -1,0 +1,99 @@
+"""hybridfield.quality: flat and saturated leads, constant runs and NaN/inf gaps, on arrays in mV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hybridfield.quality import (
+    describe_non_finite,
+    fill_non_finite,
+    flat_leads,
+    longest_constant_run,
+    non_finite_counts,
+    saturated_leads,
+    true_runs,
+)
+
+FS = 500.0
+
+
+def _normal_lead(n_samples: int = 5000, seed: int = 1) -> np.ndarray:
+    t = np.arange(n_samples) / FS
+    rng = np.random.default_rng(seed)
+    return 1.5 * np.sin(2 * np.pi * 1.2 * t) + 0.3 * np.sin(2 * np.pi * 7.0 * t) + rng.normal(0, 0.01, t.size)
+
+
+def test_true_runs_and_longest_constant_run() -> None:
+    starts, stops = true_runs(np.array([False, True, True, False, True]))
+    np.testing.assert_array_equal(starts, [1, 4])
+    np.testing.assert_array_equal(stops, [3, 5])
+    starts, stops = true_runs(np.zeros(4, dtype=bool))
+    assert starts.size == 0 and stops.size == 0
+    np.testing.assert_array_equal(np.concatenate(true_runs(np.ones(3, dtype=bool))), [0, 3])
+    assert longest_constant_run(np.array([1.0, 2.0, 2.0, 2.0, 3.0, 3.0])) == 3
+    assert longest_constant_run(np.arange(10.0)) == 1
+    assert longest_constant_run(np.array([4.0])) == 1
+    with pytest.raises(ValueError, match="1-D"):
+        true_runs(np.zeros((2, 2), dtype=bool))
+
+
+def test_flat_leads_finds_dead_channels_and_not_a_normal_lead() -> None:
+    rng = np.random.default_rng(2)
+    signal = rng.normal(0, 0.3, 5000)
+    tiny = rng.normal(0, 0.001, 5000)  # 1 uV noise: dead channel
+    spiky = np.zeros(5000)
+    spiky[[100, 2000]] = 3.0  # dead channel with two spikes
+    held = signal.copy()
+    held[1000:4500] = 0.2  # a value held over 70 % of the record
+    signals = np.stack([signal, tiny, spiky, held, _normal_lead()])
+    np.testing.assert_array_equal(flat_leads(signals), [False, True, True, True, False])
+    np.testing.assert_array_equal(
+        flat_leads(signals, threshold_mv=1e-4, max_constant_fraction=0.8), [False, False, True, False, False]
+    )
+    with pytest.raises(ValueError, match=r"max_constant_fraction must lie in \(0, 1\]"):
+        flat_leads(signals, max_constant_fraction=1.5)
+    with pytest.raises(ValueError, match="2 dimension"):
+        flat_leads(signal)
+
+
+def test_saturated_leads_finds_clipped_and_stuck_leads_only() -> None:
+    clean = _normal_lead()
+    clipped = np.clip(clean, -10.0, 1.0)  # amplifier rail at +1 mV: every positive peak clipped
+    stuck = clean.copy()
+    stuck[2000:2040] = stuck.max() + 0.5  # one 80 ms run stuck at the top
+    edge = clean.copy()
+    edge[-60:] = edge.min() - 0.1  # constant tail at the minimum: padding, not clipping
+    dead = np.zeros_like(clean)  # flat, so not reported as saturated
+    signals = np.stack([clean, clipped, stuck, edge, dead])
+    np.testing.assert_array_equal(saturated_leads(signals, FS), [False, True, True, False, False])
+    # no run lasts 0.5 s, and the ~6 clipped peaks are not the 100 required
+    np.testing.assert_array_equal(
+        saturated_leads(signals, FS, min_duration=0.5, min_clips=100), [False, False, False, False, False]
+    )
+    with pytest.raises(ValueError, match="min_clips must be a positive integer"):
+        saturated_leads(signals, FS, min_clips=0)
+    with pytest.raises(ValueError, match="tolerance_mv must be a finite non-negative number"):
+        saturated_leads(signals, FS, tolerance_mv=-1.0)
+
+
+def test_non_finite_samples_are_counted_filled_or_dropped() -> None:
+    signals = np.array([[0.0, 1.0, 2.0, 3.0], [0.0, np.nan, np.nan, 3.0], [np.inf, 1.0, 2.0, 3.0]])
+    names = ["I", "II", "III"]
+    counts = non_finite_counts(signals, names)
+    assert counts == {"II": 2, "III": 1}
+    assert describe_non_finite(counts, 4) == "lead II: 2 of 4 samples; lead III: 1 of 4 samples"
+    filled, kept, filled_counts = fill_non_finite(signals, names, "interpolate")
+    assert kept == names and filled_counts == counts
+    np.testing.assert_allclose(filled, [[0, 1, 2, 3], [0, 1, 2, 3], [1, 1, 2, 3]])  # linear, constant at edges
+    assert np.isnan(signals[1, 1])  # the input is left alone
+    dropped, kept, _ = fill_non_finite(signals, names, "drop")
+    assert kept == ["I"] and dropped.shape == (1, 4)
+    clean = signals[:1]
+    assert fill_non_finite(clean, ["I"], "drop")[2] == {} and non_finite_counts(clean, ["I"]) == {}
+    with pytest.raises(ValueError, match="every lead contains NaN"):
+        fill_non_finite(signals[1:], names[1:], "drop")
+    with pytest.raises(ValueError, match="lead II has no finite sample at all"):
+        fill_non_finite(np.full((1, 3), np.nan), ["II"], "interpolate")
+    with pytest.raises(ValueError, match="nan_policy must be one of"):
+        fill_non_finite(signals, names, "raise")
