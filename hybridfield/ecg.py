@@ -12,7 +12,7 @@ An :class:`ECG` is immutable: every operation (:meth:`ECG.select`, :meth:`ECG.ba
 records what it did in ``metadata["processing"]``. Leads synthesised by a model (the virtual leads
 of the Electrocardio Panorama) are marked as such in :attr:`ECG.virtual`.
 
-Reading and writing records (WFDB, netCDF) lives in :mod:`hybridfield.io`; :meth:`ECG.to_wfdb`
+Reading records lives in :mod:`hybridfield.io`, writing in :mod:`hybridfield.writers`; :meth:`ECG.to_wfdb`
 and :meth:`ECG.to_netcdf` call into it.
 """
 
@@ -794,7 +794,7 @@ class ECG:
     # ---- export -----------------------------------------------------------------------------
 
     def to_wfdb(self, record_name: str, folder: str | os.PathLike[str] = ".", *, fmt: str = "16") -> Path:
-        """Write the ECG as a WFDB record (``.hea`` + ``.dat``): :func:`hybridfield.io.write_wfdb`.
+        """Write the ECG as a WFDB record (``.hea`` + ``.dat``): :func:`hybridfield.writers.write_wfdb`.
 
         Samples read back to within half a digital step (about 1e-4 of a lead's range for format
         16); the header keeps ``metadata["comments"]`` and the virtual lead names.
@@ -819,7 +819,7 @@ class ECG:
         Raises
         ------
         ValueError, TypeError
-            As :func:`hybridfield.io.write_wfdb` (bad ``record_name`` or ``fmt``, multi-line names).
+            As :func:`hybridfield.writers.write_wfdb` (bad ``record_name`` or ``fmt``, multi-line names).
 
         Examples
         --------
@@ -827,7 +827,7 @@ class ECG:
         >>> read_wfdb(path).lead_names == ecg.lead_names  # doctest: +SKIP
         True
         """
-        from .io import write_wfdb
+        from .writers import write_wfdb
 
         return write_wfdb(self, record_name, folder, fmt=fmt)
 
@@ -868,21 +868,21 @@ class ECG:
     def to_netcdf(self, path: str | os.PathLike[str], *, engine: str | None = None) -> Path:
         """Write :meth:`to_xarray` to a netCDF file (``xarray.open_dataarray`` reads it back).
 
-        Calls :func:`hybridfield.io.write_netcdf`.
+        Calls :func:`hybridfield.writers.write_netcdf`.
 
         Parameters
         ----------
         path : str or path-like
             Output file (``.nc``); overwritten if it exists.
         engine : {"h5netcdf", "netcdf4", "scipy"}, optional
-            xarray backend; None (default): the first installed (see :func:`hybridfield.io.write_netcdf`).
+            xarray backend; None (default): the first installed (see :func:`hybridfield.writers.write_netcdf`).
 
         Returns
         -------
         path : pathlib.Path
             The file written.
         """
-        from .io import write_netcdf
+        from .writers import write_netcdf
 
         return write_netcdf(self, path, engine=engine)
 
