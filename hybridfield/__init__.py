@@ -97,6 +97,20 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "PreparedRecord": "hybridfield.preparation:PreparedRecord",
     "PREPROCESSING": "hybridfield.preparation:PREPROCESSING",
     "STANDARD_LEADS": "hybridfield.leads:STANDARD_LEADS",
+    "find_records": "hybridfield.archives:find_records",
+    "read_records": "hybridfield.archives:read_records",
+    "iter_records": "hybridfield.archives:iter_records",
+    "assign_folds": "hybridfield.archives:assign_folds",
+    "RecordEntry": "hybridfield.archives:RecordEntry",
+    "RecordFailure": "hybridfield.archives:RecordFailure",
+    "RecordQualityWarning": "hybridfield.quality:RecordQualityWarning",
+    "check_plausibility": "hybridfield.quality:check_plausibility",
+    "CycleStore": "hybridfield.cycle_store:CycleStore",
+    "build_cycle_store": "hybridfield.cycle_store:build_cycle_store",
+    "open_cycle_store": "hybridfield.cycle_store:open_cycle_store",
+    "CycleStoreDataset": "hybridfield.cycle_dataset:CycleStoreDataset",
+    "train_distributed": "hybridfield.distributed:train_distributed",
+    "predict_folder": "hybridfield.archive_prediction:predict_folder",
 }
 
 __all__ = [
@@ -146,6 +160,20 @@ __all__ = [
     "PreparedRecord",
     "PREPROCESSING",
     "STANDARD_LEADS",
+    "find_records",
+    "read_records",
+    "iter_records",
+    "assign_folds",
+    "RecordEntry",
+    "RecordFailure",
+    "RecordQualityWarning",
+    "check_plausibility",
+    "CycleStore",
+    "build_cycle_store",
+    "open_cycle_store",
+    "CycleStoreDataset",
+    "train_distributed",
+    "predict_folder",
 ]
 
 
