@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,9 @@ from .validation import as_finite_array, as_points, as_positive_scalar, as_vecto
 from .angles import angles_from_positions, direction_from_angles
 
 __all__ = [
+    "TORSO_EXTENT_RANGE_M",
+    "TorsoSizeWarning",
+    "check_torso_size",
     "Torso",
     "TorsoLandmarks",
     "default_torso",
@@ -41,6 +45,64 @@ _ILIAC_CREST_FRACTION_OF_DOWN = 0.79  # 0.299 m below the heart
 _MIDCLAVICULAR_FRACTION_OF_WIDTH = 0.27  # 0.092 m for a 0.34 m chest
 _STERNAL_BORDER_FRACTION_OF_WIDTH = 0.0588  # 0.020 m for a 0.34 m chest
 _INTERCOSTAL_SPACES = (1, 2, 3, 4, 5, 6)
+
+#: Range, metres, of the largest bounding-box extent of a human torso surface: from a newborn's
+#: trunk (about 0.2 m from neck to hips, 0.1 m across) to an adult trunk with head and pelvis
+#: (the default torso is 0.6 m tall; adults' trunks reach about 0.9 m). Outside it
+#: :func:`check_torso_size` warns; beyond ten times outside it (under 0.015 m or over 15 m) only a
+#: unit mistake explains the size (a 0.2 m sphere given in mm as metres is 400 m across), and it raises.
+TORSO_EXTENT_RANGE_M: tuple[float, float] = (0.15, 1.5)
+_UNIT_MISTAKE_FACTOR = 10.0
+
+
+class TorsoSizeWarning(UserWarning):
+    """A torso surface's size is outside the human range (see :data:`TORSO_EXTENT_RANGE_M`)."""
+
+
+def check_torso_size(vertices: Any, *, name: str = "torso") -> float:
+    """Check that a torso surface has a human size in metres; warn or raise otherwise.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float, metres
+        Surface vertices.
+    name : str
+        Label quoted in the message.
+
+    Returns
+    -------
+    extent : float, metres
+        Largest extent of the vertices' axis-aligned bounding box.
+
+    Raises
+    ------
+    ValueError
+        If the extent is more than ten times outside :data:`TORSO_EXTENT_RANGE_M` (under 0.015 m
+        or over 15 m): the coordinates are in another unit (give ``units`` to :func:`load_torso`).
+
+    Warns
+    -----
+    TorsoSizeWarning
+        If the extent is outside :data:`TORSO_EXTENT_RANGE_M` but within ten times of it (a
+        phantom, an animal, a child's or a cropped torso are possible).
+    """
+    points = as_points(vertices, "vertices")
+    extent = float(np.ptp(points, axis=0).max()) if len(points) else 0.0
+    low, high = TORSO_EXTENT_RANGE_M
+    if not low / _UNIT_MISTAKE_FACTOR <= extent <= high * _UNIT_MISTAKE_FACTOR:
+        raise ValueError(
+            f"{name}: the surface is {extent:.4g} m across (largest bounding-box extent), more than ten times outside "
+            f"a human torso's {low:g}-{high:g} m: are its coordinates in mm or cm rather than metres? "
+            "Pass units='mm' or units='cm' to geometry.load_torso"
+        )
+    if not low <= extent <= high:
+        warnings.warn(
+            f"{name}: the surface is {extent:.4g} m across (largest bounding-box extent), outside a human torso's "
+            f"{low:g}-{high:g} m; check its units (metres expected)",
+            TorsoSizeWarning,
+            stacklevel=3,
+        )
+    return extent
 
 
 @dataclass(frozen=True)
@@ -171,6 +233,17 @@ class Torso:
     heart_center : (3,) ndarray of float64, metres
     landmarks : TorsoLandmarks
     name : str
+
+    Raises
+    ------
+    ValueError
+        For a mesh that is open, inside out, of a size only a unit mistake explains
+        (:func:`check_torso_size`: under 0.015 m or over 15 m across), or a heart centre outside it.
+
+    Warns
+    -----
+    TorsoSizeWarning
+        If the mesh is outside the human range of :data:`TORSO_EXTENT_RANGE_M` (0.15-1.5 m across).
     """
 
     def __init__(self, mesh: trimesh.Trimesh, heart_center: Any, landmarks: TorsoLandmarks, name: str = "torso") -> None:
@@ -184,6 +257,7 @@ class Torso:
             raise TypeError(f"landmarks must be a TorsoLandmarks, got {type(landmarks).__name__}")
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+        check_torso_size(mesh.vertices, name=f"Torso {name!r}")
         center = as_vector3(heart_center, "heart_center").copy()
         if not bool(mesh.contains(center[np.newaxis, :])[0]):
             raise ValueError(f"heart_center must lie inside the torso mesh, got {center.tolist()} m")
@@ -654,7 +728,8 @@ def load_torso(
     Raises
     ------
     ValueError
-        For an unknown unit, a mesh that is not watertight (with its number of boundary edges),
+        For an unknown unit, a size that only a unit mistake explains (:func:`check_torso_size`;
+        outside the human range it warns), a mesh that is not watertight (with its number of boundary edges),
         a mesh whose volume stays non-positive after repair, or a heart centre outside the mesh.
     TypeError
         If ``mesh_or_path`` is neither a mesh nor a path.
@@ -679,6 +754,9 @@ def load_torso(
     center = as_vector3(heart_center, "heart_center") * scale
     if scale != 1.0:
         mesh.apply_scale(scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TorsoSizeWarning)  # the Torso warns once, below
+        check_torso_size(mesh.vertices, name=f"mesh_or_path (units={units!r})")
     mesh.merge_vertices()
     if not mesh.is_watertight:
         boundary = _boundary_edge_count(mesh)

@@ -25,6 +25,7 @@ from .ecg import ECG
 from .leads import canonical_lead_name
 from .phases import phase_bins
 from .protocol_cycles import REGION_NAMES
+from .quality import RecordQualityWarning, beat_consistency, check_plausibility, untrustworthy_beats
 
 __all__ = ["PREPROCESSING", "PreparedRecord", "prepare_ecg", "prepare_record"]
 
@@ -64,9 +65,14 @@ def prepare_ecg(ecg: ECG, *, warn: bool = True) -> ECG:
     ------
     TypeError
         If ``ecg`` is not a :class:`hybridfield.ECG`.
+    ValueError
+        If it cannot be an ECG in mV at a usable rate (:func:`hybridfield.quality.check_plausibility`:
+        a lead's robust peak-to-peak above 20 mV, e.g. microvolts passed as mV, or ``fs`` below
+        100 Hz); the message names the record and the value.
     """
     if not isinstance(ecg, ECG):
         raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
+    check_plausibility(ecg.signals, ecg.fs, ecg.lead_names, record=ecg.record)
     fs = PREPROCESSING["fs"]
     low, high = PREPROCESSING["band_hz"]
     with warnings.catch_warnings():
@@ -165,11 +171,23 @@ def prepare_record(ecg: ECG, *, warn: bool = False) -> PreparedRecord:
         The record, mV, any sampling rate.
     warn : bool
         Warn when leads are dropped (:func:`prepare_ecg`); segmentation warnings are silenced
-        (a record without trustworthy beats shows in ``segmentation.quality``).
+        (they show in ``segmentation.quality`` and ``segmentation.notes``).
 
     Returns
     -------
     record : PreparedRecord
+
+    Raises
+    ------
+    ValueError
+        If the record cannot be an ECG in mV at a usable rate (:func:`prepare_ecg`).
+
+    Warns
+    -----
+    RecordQualityWarning
+        Whatever ``warn`` says, when the record has no trustworthy beats
+        (:func:`hybridfield.quality.untrustworthy_beats`: fewer than 2 beats, or beats that do not
+        repeat their QRS shape, as in noise), naming the record and the value.
     """
     from .beats import segment_beats
 
@@ -179,6 +197,15 @@ def prepare_record(ecg: ECG, *, warn: bool = False) -> PreparedRecord:
         segmentation = segment_beats(prepared)
     peaks = np.asarray(segmentation.r_peak)
     peaks = np.unique(peaks[peaks >= 0])
+    measured = [name for name in prepared.lead_names if name not in prepared.virtual] or list(prepared.lead_names)
+    reason = untrustworthy_beats(
+        segmentation.quality,
+        int(peaks.size),
+        beat_consistency(prepared.select(measured).signals, peaks, prepared.fs),
+        record=ecg.record,
+    )
+    if reason is not None:
+        warnings.warn(reason, RecordQualityWarning, stacklevel=2)
     return PreparedRecord(
         ecg=prepared,
         segmentation=segmentation,

@@ -559,3 +559,36 @@ def test_electrodes_on_loaded_meshes(mesh):
     _, phi = loaded.view_angles(e.as_array([f"V{k}" for k in range(1, 7)]))
     assert np.all(np.diff(phi) > 0)
     assert e["RA"][2] > 0.04 > e["LL"][2]
+
+
+# ---------------------------------------------------------------------------- torso size
+def test_a_torso_in_millimetres_given_as_metres_raises_naming_the_size() -> None:
+    from geometry.torso import check_torso_size
+
+    sphere_mm = trimesh.creation.icosphere(subdivisions=2, radius=200.0)  # a 0.2 m sphere written in mm
+    with pytest.raises(ValueError, match=r"400 m across.*mm or cm rather than metres") as info:
+        load_torso(sphere_mm, heart_center=(0, 0, 0))
+    assert "units='m'" in str(info.value)
+    with pytest.raises(ValueError, match=r"Torso 'ball': the surface is 400 m across"):
+        Torso(sphere_mm, (0, 0, 0), default_torso().landmarks, "ball")
+    metres = trimesh.creation.icosphere(subdivisions=2, radius=0.2)
+    with pytest.raises(ValueError, match=r"0\.0004 m across"):  # metres given as mm
+        load_torso(metres, units="mm", heart_center=(0, 0, 0))
+    assert load_torso(sphere_mm, units="mm", heart_center=(0, 0, 0)).vertices.max() == pytest.approx(0.2)
+    assert check_torso_size(metres.vertices) == pytest.approx(0.4)
+
+
+def test_a_torso_outside_the_human_range_warns_and_a_human_one_does_not() -> None:
+    import warnings
+
+    from geometry.torso import TORSO_EXTENT_RANGE_M, TorsoSizeWarning
+
+    assert TORSO_EXTENT_RANGE_M == (0.15, 1.5)
+    with pytest.warns(TorsoSizeWarning, match=r"0\.1 m across.*outside a human torso's 0\.15-1\.5 m"):
+        load_torso(trimesh.creation.icosphere(subdivisions=2, radius=0.05), heart_center=(0, 0, 0))
+    with pytest.warns(TorsoSizeWarning, match=r"4 m across"):
+        load_torso(trimesh.creation.icosphere(subdivisions=2, radius=2.0), heart_center=(0, 0, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TorsoSizeWarning)
+        default_torso()
+        load_torso(trimesh.creation.icosphere(subdivisions=2, radius=0.1), heart_center=(0, 0, 0))

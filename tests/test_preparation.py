@@ -95,3 +95,65 @@ def test_model_methods_take_a_record_prepared_once() -> None:
     views = ["V1", "III", (2.0, -1.0)]
     np.testing.assert_array_equal(model.predict(record, views).signals, model.predict(ecg, views).signals)
     np.testing.assert_array_equal(model.heart_vector(record), model.heart_vector(ecg))
+
+
+# --------------------------------------------------------------------------------------------
+# Plausibility: wrong units and junk warn or raise, naming the record and the value
+# --------------------------------------------------------------------------------------------
+LEADS12 = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+def _white_noise(name: str = "noise01") -> ECG:
+    rng = np.random.default_rng(0)
+    return ECG.from_array(rng.normal(0, 0.3, (12, 5000)), 500.0, LEADS12, metadata={"record": name})
+
+
+def test_microvolts_passed_as_millivolts_raise_naming_record_and_value() -> None:
+    ecg = read_wfdb(E07501)
+    microvolts = ECG.from_array(ecg.signals * 1000.0, ecg.fs, ecg.lead_names, metadata={"record": "E07501"})
+    largest = hybridfield.quality.robust_amplitudes(microvolts.signals).max()
+    for prepare in (prepare_ecg, prepare_record):
+        with pytest.raises(ValueError, match=r"record 'E07501'.*robust peak-to-peak amplitude above 20 mV") as info:
+            prepare(microvolts)
+        assert f"{largest:.4g} mV" in str(info.value)
+
+
+def test_a_rate_too_low_for_the_qrs_raises_naming_record_and_value() -> None:
+    ecg = read_wfdb(E07501)
+    slow = ECG.from_array(ecg.signals[:, ::10], 50.0, ecg.lead_names, metadata={"record": "E07501_50Hz"})
+    for prepare in (prepare_ecg, prepare_record):
+        with pytest.raises(ValueError, match=r"record 'E07501_50Hz': sampling rate fs = 50 Hz is below 100 Hz"):
+            prepare(slow)
+
+
+def test_white_noise_warns_no_trustworthy_beats() -> None:
+    with pytest.warns(hybridfield.RecordQualityWarning, match=r"record 'noise01': no trustworthy beats.*consistency 0\.\d\d"):
+        record = prepare_record(_white_noise(), warn=False)
+    assert record.n_beats >= 2  # beats are "found" in noise: their shapes give it away
+
+
+def test_white_noise_warns_from_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hybridfield.posterior
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    model = hybridfield.HybridPanorama(None)
+    with pytest.warns(hybridfield.RecordQualityWarning, match="'noise02'"):
+        model.predict(_white_noise("noise02"), ["V1"], inputs=["I", "II", "V5"])
+    monkeypatch.setattr(hybridfield.posterior, "posterior_from_record", stop)  # skip the sampling
+    for predict in (model.predict_posterior, hybridfield.predict_posterior):
+        with pytest.warns(hybridfield.RecordQualityWarning, match="'noise03'"), pytest.raises(Stop):
+            predict(_white_noise("noise03"), ["V1"], inputs=["I", "II", "V5"])
+
+
+def test_a_normal_shared_record_passes_without_warning() -> None:
+    ecg = read_wfdb(E07501)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", hybridfield.RecordQualityWarning)
+        record = prepare_record(ecg, warn=True)
+        hybridfield.quality.check_plausibility(ecg.signals, ecg.fs, ecg.lead_names, record=ecg.record)
+    assert record.n_beats >= 8
