@@ -351,6 +351,7 @@ class HybridPanorama:
         chains: int = 2,
         random_seed: int | None = None,
         progressbar: bool = True,
+        method: str = "laplace",
     ) -> Any:
         """Posterior of virtual leads with the learned residual included.
 
@@ -370,11 +371,13 @@ class HybridPanorama:
         inputs : sequence of str, optional
             Measured leads (default :attr:`input_leads`).
         draws, tune, chains : int
-            NUTS draws (total), tuning steps per chain, chains.
+            Draws (total); NUTS tuning steps per chain and chains (``method="nuts"`` only).
         random_seed : int, optional
             Seed.
         progressbar : bool
-            Show PyMC's progress bar.
+            Show PyMC's progress bar (NUTS only).
+        method : {"laplace", "nuts"}
+            How the nuisance parameters are drawn (:func:`hybridfield.predict_posterior`).
 
         Returns
         -------
@@ -389,7 +392,7 @@ class HybridPanorama:
         input_names = record.input_leads(inputs, self.input_leads)
         posterior = posterior_from_record(
             record, list(views), inputs=input_names, draws=draws, tune=tune, chains=chains,
-            random_seed=random_seed, progressbar=progressbar, population=self.population,
+            random_seed=random_seed, progressbar=progressbar, population=self.population, method=method,
         )
         if self.network is None:
             return posterior

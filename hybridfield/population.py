@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,14 @@ import numpy as np
 from .ecg import ECG
 from .leads import INDEPENDENT_LEADS, STANDARD_LEADS, canonical_lead_name, default_torso, lead_vector_array, view_label
 from .phases import N_PHASE_BINS, PHASE_BIN_NAMES
-from .preparation import PREPROCESSING, prepare_record
+from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 
 __all__ = [
     "PopulationModel",
     "LeadStatistics",
     "fit_population_model",
+    "record_statistics",
+    "RecordStatistics",
     "default_population_model",
     "GAIN_PRIOR_SD",
     "BUNDLED_POPULATION_PATH",
@@ -330,26 +333,116 @@ class PopulationModel:
 
 
 
+@dataclass(frozen=True)
+class RecordStatistics:
+    """What one training record contributes to the population model (computed once per record).
+
+    Attributes
+    ----------
+    record : str
+        Record name.
+    sigma : float
+        Torso conductivity of the nominal lead vectors, S/m.
+    count : (n_bins,) float
+        Samples per phase bin.
+    heart_vector_sum : (n_bins, 3) float, mA*m
+        Sum of the record's least-squares heart vector over the samples of each bin.
+    heart_vector_outer : (n_bins, 3, 3) float, (mA*m)^2
+        Sum of its outer products per bin.
+    deviation : (n_leads, 3) float, mV per mA*m
+        Each standard lead's own fitted lead vector minus the nominal one (NaN for a lead the
+        record lacks), in :data:`hybridfield.leads.STANDARD_LEADS` order.
+    residual_variance : (n_leads, n_bins) float, mV^2
+        Per-bin mean square of what the single dipole leaves of each lead (NaN where a lead is
+        missing or a bin has fewer than 5 samples).
+    """
+
+    record: str
+    sigma: float
+    count: np.ndarray
+    heart_vector_sum: np.ndarray
+    heart_vector_outer: np.ndarray
+    deviation: np.ndarray
+    residual_variance: np.ndarray
+
+
+def record_statistics(record: ECG | PreparedRecord, *, sigma: float = 0.2) -> RecordStatistics | None:
+    """A training record's contribution to the population model.
+
+    The heart vector is estimated by least squares from the independent leads available
+    (I, II, V1..V6) through the default torso's lead vectors; then every lead's own lead vector
+    by least squares on it.
+
+    Parameters
+    ----------
+    record : ECG or PreparedRecord
+        A 12-lead record (prepared once if an ECG is given).
+    sigma : float
+        Torso conductivity for the nominal lead vectors, S/m.
+
+    Returns
+    -------
+    statistics : RecordStatistics or None
+        None when fewer than 3 independent leads are usable.
+    """
+    if not isinstance(record, PreparedRecord):
+        record = prepare_record(record, warn=False)
+    prepared = record.ecg
+    names = STANDARD_LEADS
+    available = [name for name in INDEPENDENT_LEADS if prepared.has_lead(name)]
+    if len(available) < 3:
+        return None
+    nominal = lead_vector_array(names, sigma=sigma)
+    bins = record.phase_bins
+    signals = record.signals(available)
+    heart_vector = np.linalg.lstsq(nominal[[names.index(name) for name in available]], signals, rcond=None)[0]  # (3, n)
+    count = np.bincount(bins, minlength=N_PHASE_BINS).astype(float)
+    vector_sum = np.zeros((N_PHASE_BINS, 3))
+    vector_outer = np.zeros((N_PHASE_BINS, 3, 3))
+    for b in np.unique(bins):
+        members = heart_vector[:, bins == b]
+        vector_sum[b] = members.sum(axis=1)
+        vector_outer[b] = members @ members.T
+    deviation = np.full((len(names), 3), np.nan)
+    residual_variance = np.full((len(names), N_PHASE_BINS), np.nan)
+    for i, name in enumerate(names):
+        if not prepared.has_lead(name):
+            continue
+        signal = prepared[name]
+        own = np.linalg.lstsq(heart_vector.T, signal, rcond=None)[0]
+        deviation[i] = own - nominal[i]
+        sums = np.bincount(bins, weights=(signal - own @ heart_vector) ** 2, minlength=N_PHASE_BINS)
+        residual_variance[i] = np.where(count >= 5, sums / np.maximum(count, 1), np.nan)
+    return RecordStatistics(
+        record=str(prepared.record or "record"),
+        sigma=float(sigma),
+        count=count,
+        heart_vector_sum=vector_sum,
+        heart_vector_outer=vector_outer,
+        deviation=deviation,
+        residual_variance=residual_variance,
+    )
+
+
 def fit_population_model(
-    ecgs: Sequence[ECG],
+    ecgs: Sequence[ECG | PreparedRecord | RecordStatistics],
     *,
     sigma: float = 0.2,
     shrinkage: float = 0.1,
 ) -> PopulationModel:
     """Learn heart-vector priors and lead-vector variability from 12-lead records.
 
-    For each record: prepare (:func:`hybridfield.preparation.prepare_record`: 500 Hz, 0.5-40 Hz,
-    phase bins from the R peaks),
-    estimate the heart vector by least squares from the independent leads available
-    (I, II, V1..V6) through the default torso's lead vectors, then fit that record's own lead
-    vector for every lead (least squares of the lead on the heart vector). Across records:
-    per-bin heart-vector mean and covariance, per-lead mean and covariance of the lead-vector
-    difference, and per-bin residual variance.
+    For each record, :func:`record_statistics` (prepared once: 500 Hz, 0.5-40 Hz, phase bins from
+    the R peaks; least-squares heart vector; each lead's own lead vector). Across records:
+    per-bin heart-vector mean and covariance, per-lead robust location and scatter of the
+    lead-vector difference, and per-bin residual variance (median over records).
 
     Parameters
     ----------
-    ecgs : sequence of ECG
-        Training records with standard leads (at least 3 usable independent ones each).
+    ecgs : sequence of ECG, PreparedRecord or RecordStatistics
+        Training records with standard leads (at least 3 usable independent ones each); records
+        already prepared, or their statistics, are used as they are (evaluations that refit the
+        model per fold compute :func:`record_statistics` once per record).
     sigma : float
         Torso conductivity for the nominal lead vectors, S/m.
     shrinkage : float
@@ -362,67 +455,51 @@ def fit_population_model(
     """
     if len(ecgs) < 3:
         raise ValueError(f"ecgs must hold at least 3 records to learn population statistics, got {len(ecgs)}")
+    statistics = []
+    for item in ecgs:
+        entry = item if isinstance(item, RecordStatistics) else record_statistics(item, sigma=sigma)
+        if entry is None:
+            continue
+        if entry.sigma != sigma:
+            raise ValueError(f"record statistics of {entry.record} were computed with sigma={entry.sigma}, not {sigma}")
+        statistics.append(entry)
+    if len(statistics) < 3:
+        raise ValueError("fewer than 3 records had 3 usable independent leads; cannot learn population statistics")
     names = STANDARD_LEADS
     nominal = lead_vector_array(names, sigma=sigma)
-    heart_vectors: list[np.ndarray] = []
-    bins_all: list[np.ndarray] = []
-    deviations: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    residual_per_record: list[list[np.ndarray]] = [[] for _ in names]  # per lead: (B,) arrays
-    records = []
-    for ecg in ecgs:
-        record = prepare_record(ecg, warn=False)
-        prepared = record.ecg
-        available = [name for name in INDEPENDENT_LEADS if prepared.has_lead(name)]
-        if len(available) < 3:
-            continue
-        bins = record.phase_bins
-        lead_index = [names.index(name) for name in available]
-        signals = np.array([prepared[name] for name in available])
-        heart_vector = np.linalg.lstsq(nominal[lead_index], signals, rcond=None)[0]  # (3, n)
-        heart_vectors.append(heart_vector)
-        bins_all.append(bins)
-        records.append(str(prepared.record or f"record{len(records)}"))
-        for i, name in enumerate(names):
-            if not prepared.has_lead(name):
-                continue
-            signal = prepared[name]
-            own = np.linalg.lstsq(heart_vector.T, signal, rcond=None)[0]
-            deviations[name].append(own - nominal[i])
-            residual = signal - own @ heart_vector
-            counts = np.bincount(bins, minlength=N_PHASE_BINS)
-            sums = np.bincount(bins, weights=residual**2, minlength=N_PHASE_BINS)
-            residual_per_record[i].append(np.where(counts >= 5, sums / np.maximum(counts, 1), np.nan))
-    if len(records) < 3:
-        raise ValueError("fewer than 3 records had 3 usable independent leads; cannot learn population statistics")
-    # Heart-vector prior per bin, shrunk towards the pooled covariance.
-    stacked = np.concatenate(heart_vectors, axis=1)
-    labels = np.concatenate(bins_all)
-    pooled = np.cov(stacked)
+    # Heart-vector prior per bin (pooled over the records' samples), shrunk towards the pooled covariance.
+    count = np.sum([entry.count for entry in statistics], axis=0)
+    vector_sum = np.sum([entry.heart_vector_sum for entry in statistics], axis=0)
+    vector_outer = np.sum([entry.heart_vector_outer for entry in statistics], axis=0)
+    total = count.sum()
+    pooled_mean = vector_sum.sum(axis=0) / total
+    pooled = (vector_outer.sum(axis=0) - total * np.outer(pooled_mean, pooled_mean)) / (total - 1)
     prior_mean = np.zeros((N_PHASE_BINS, 3))
     prior_covariance = np.zeros((N_PHASE_BINS, 3, 3))
     for b in range(N_PHASE_BINS):
-        members = stacked[:, labels == b]
-        if members.shape[1] < 10:
-            prior_mean[b] = stacked.mean(axis=1)
+        if count[b] < 10:
+            prior_mean[b] = pooled_mean
             prior_covariance[b] = pooled
             continue
-        prior_mean[b] = members.mean(axis=1)
-        prior_covariance[b] = (1 - shrinkage) * np.cov(members) + shrinkage * np.trace(np.cov(members)) / 3 * np.eye(3)
+        prior_mean[b] = vector_sum[b] / count[b]
+        covariance = (vector_outer[b] - count[b] * np.outer(prior_mean[b], prior_mean[b])) / (count[b] - 1)
+        prior_covariance[b] = (1 - shrinkage) * covariance + shrinkage * np.trace(covariance) / 3 * np.eye(3)
     # Records differ in heavy-tailed ways (a few have lead vectors several times off the torso's):
     # robust location and scatter (minimum covariance determinant) describe the typical record,
     # and prediction draws record-level Student-t scale factors for the tails.
+    deviations = np.array([entry.deviation for entry in statistics])  # (records, leads, 3)
     lead_bias = np.zeros((len(names), 3))
     lead_covariance = np.zeros((len(names), 3, 3))
-    for i, name in enumerate(names):
-        values = np.array(deviations[name])
+    for i in range(len(names)):
+        values = deviations[:, i][np.all(np.isfinite(deviations[:, i]), axis=1)]
         location, spread = _robust_location_scatter(values, nominal[i])
         lead_bias[i] = location
         lead_covariance[i] = (1 - shrinkage) * spread + shrinkage * np.trace(spread) / 3 * np.eye(3)
     residual_variance = np.zeros((len(names), N_PHASE_BINS))
+    per_record = np.array([entry.residual_variance for entry in statistics])  # (records, leads, B)
     for i in range(len(names)):
-        per_record = np.array(residual_per_record[i])  # (records, B), NaN where a bin was empty
-        typical = np.nanmedian(per_record, axis=0)
-        fallback = np.nanmedian(per_record)
+        typical = np.nanmedian(per_record[:, i], axis=0)
+        fallback = np.nanmedian(per_record[:, i])
         residual_variance[i] = np.where(np.isfinite(typical), typical, fallback)
     residual_variance = np.maximum(residual_variance, 1e-8)
     return PopulationModel(
@@ -435,7 +512,7 @@ def fit_population_model(
         prior_covariance=prior_covariance,
         fs=float(PREPROCESSING["fs"]),
         band=(float(PREPROCESSING["band_hz"][0]), float(PREPROCESSING["band_hz"][1])),
-        training_records=tuple(records),
+        training_records=tuple(entry.record for entry in statistics),
         sigma=sigma,
         metadata={"torso": "geometry.default_torso()", "shrinkage": shrinkage},
     )
@@ -525,7 +602,7 @@ class LeadStatistics:
         """(n_leads,) float, mV per mA*m: length of :attr:`centre`."""
         return np.linalg.norm(self.centre, axis=1)
 
-    @property
+    @cached_property
     def basis(self) -> np.ndarray:
         """(n_leads, 3, 3) float: rows ``u, v_1, v_2`` per lead, ``u`` along :attr:`centre`, orthonormal."""
         bases = []
@@ -537,14 +614,14 @@ class LeadStatistics:
             bases.append(np.array([direction, first, np.cross(direction, first)]))
         return np.array(bases)
 
-    @property
+    @cached_property
     def gain_sd(self) -> np.ndarray:
         """(n_leads,) float: prior standard deviation of the log gain (population spread along the
         lead vector plus :data:`GAIN_PRIOR_SD`)."""
         along = np.einsum("li,lij,lj->l", self.basis[:, 0], self.covariance, self.basis[:, 0])
         return np.sqrt(GAIN_PRIOR_SD**2 + along / self.magnitude**2)
 
-    @property
+    @cached_property
     def angle_cholesky(self) -> np.ndarray:
         """(n_leads, 2, 2) float, radians: Cholesky factor of the angle-offset prior covariance."""
         perpendicular = self.basis[:, 1:]  # (L, 2, 3)
@@ -553,35 +630,38 @@ class LeadStatistics:
         return np.linalg.cholesky(block + 1e-10 * np.eye(2))
 
     def lead_matrix(self, log_gain: np.ndarray, angle_offset: np.ndarray) -> np.ndarray:
-        """Lead vectors for given log gains and angle offsets.
+        """Lead vectors for given log gains and angle offsets (any leading batch shape).
 
         Parameters
         ----------
-        log_gain : (n_leads,) float
-        angle_offset : (n_leads, 2) float, radians
+        log_gain : (..., n_leads) float
+        angle_offset : (..., n_leads, 2) float, radians
 
         Returns
         -------
-        lead_matrix : (n_leads, 3) float, mV per mA*m
+        lead_matrix : (..., n_leads, 3) float, mV per mA*m
         """
         basis = self.basis
         return self.magnitude[:, None] * (
-            np.exp(log_gain)[:, None] * basis[:, 0] + np.einsum("la,lai->li", angle_offset, basis[:, 1:])
+            np.exp(log_gain)[..., None] * basis[:, 0] + np.einsum("...la,lai->...li", angle_offset, basis[:, 1:])
         )
 
-    def sample_lead_matrix(self, rng: np.random.Generator) -> np.ndarray:
+    def sample_lead_matrix(self, rng: np.random.Generator, n_draws: int | None = None) -> np.ndarray:
         """Lead vectors drawn from the prior.
 
         Parameters
         ----------
         rng : numpy.random.Generator
+        n_draws : int, optional
+            Draws; None gives one without the leading axis.
 
         Returns
         -------
-        lead_matrix : (n_leads, 3) float, mV per mA*m
+        lead_matrix : (n_draws, n_leads, 3) or (n_leads, 3) float, mV per mA*m
         """
-        log_gain = self.gain_sd * rng.standard_normal(len(self.names))
-        angles = np.einsum("lab,lb->la", self.angle_cholesky, rng.standard_normal((len(self.names), 2)))
+        shape = () if n_draws is None else (int(n_draws),)
+        log_gain = self.gain_sd * rng.standard_normal((*shape, len(self.names)))
+        angles = np.einsum("lab,...lb->...la", self.angle_cholesky, rng.standard_normal((*shape, len(self.names), 2)))
         return self.lead_matrix(log_gain, angles)
 
 

@@ -57,21 +57,19 @@ from .leads import (
     single_limb_input,
     with_all_limb_leads,
 )
-from .phases import N_PHASE_BINS
 from .population import LeadStatistics, PopulationModel, default_population_model
 from .preparation import PREPROCESSING, PreparedRecord, prepare_record
+from .record_model import RecordModel, build_pymc_model, model_data, sufficient_statistics
 
 __all__ = [
     "PosteriorLeads",
     "predict_posterior",
     "posterior_from_record",
-    "NOISE_SCALE_PRIOR_SD",
+    "POSTERIOR_METHODS",
     "CORRELATION_TIME",
     "TAIL_DEGREES_OF_FREEDOM",
 ]
 
-#: Prior standard deviation of the log residual scale s.
-NOISE_SCALE_PRIOR_SD = 0.5
 #: Degrees of freedom of the record-level Student-t scale mixture for virtual leads' lead-vector
 #: deviations and residuals (heavy tails: a few records are far off the typical one).
 TAIL_DEGREES_OF_FREEDOM = 4.0
@@ -81,138 +79,32 @@ CORRELATION_TIME = 0.030
 
 
 # ----------------------------------------------------------------------------------------------
-# The record model: sufficient statistics, PyMC likelihood, exact conditional draws
+# The nuisance parameters: Laplace at the mode (numpy) or NUTS (PyMC, the reference)
 # ----------------------------------------------------------------------------------------------
-def _sufficient_statistics(signals: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bin: count (B,), sum (B, L), sum of outer products (B, L, L)."""
-    n_leads = signals.shape[0]
-    counts = np.bincount(bins, minlength=N_PHASE_BINS).astype(float)
-    sums = np.zeros((N_PHASE_BINS, n_leads))
-    outer = np.zeros((N_PHASE_BINS, n_leads, n_leads))
-    for b in range(N_PHASE_BINS):
-        members = signals[:, bins == b]
-        sums[b] = members.sum(axis=1)
-        outer[b] = members @ members.T
-    return counts, sums, outer
-
-
-def _det3(a: Any) -> Any:
-    return (
-        a[..., 0, 0] * (a[..., 1, 1] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 1])
-        - a[..., 0, 1] * (a[..., 1, 0] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 0])
-        + a[..., 0, 2] * (a[..., 1, 0] * a[..., 2, 1] - a[..., 1, 1] * a[..., 2, 0])
-    )
-
-
-def _adjugate3(a: Any, stack: Any) -> Any:
-    cofactor = [
-        [
-            a[..., (i + 1) % 3, (j + 1) % 3] * a[..., (i + 2) % 3, (j + 2) % 3]
-            - a[..., (i + 1) % 3, (j + 2) % 3] * a[..., (i + 2) % 3, (j + 1) % 3]
-            for j in range(3)
-        ]
-        for i in range(3)
-    ]
-    # adjugate = transpose of the cofactor matrix
-    return stack([stack([cofactor[j][i] for j in range(3)], axis=-1) for i in range(3)], axis=-2)
-
-
-def _model_data(
-    lead_set: LeadStatistics, population: PopulationModel, statistics: tuple[np.ndarray, ...], likelihood_weight: float
-) -> dict[str, np.ndarray]:
-    """Every array the PyMC model reads, so one compiled model serves any record and population
-    with the same number of input leads."""
-    counts, sums, outer = statistics
-    basis = lead_set.basis
-    return {
-        "likelihood_weight": np.asarray(likelihood_weight, dtype=float),
-        "bin_count": counts,
-        "bin_sum": sums,
-        "bin_outer": outer,
-        "prior_precision": np.linalg.inv(population.prior_covariance),
-        "prior_logdet": np.linalg.slogdet(population.prior_covariance)[1],
-        "prior_mean": population.prior_mean,
-        "lead_direction": lead_set.magnitude[:, None] * basis[:, 0],
-        "lead_perpendicular": lead_set.magnitude[:, None, None] * basis[:, 1:],
-        "gain_sd": lead_set.gain_sd,
-        "angle_cholesky": lead_set.angle_cholesky,
-        "inverse_residual": 1.0 / lead_set.residual.T,
-    }
-
-
-def _build_pymc_model(n_leads: int, data: Mapping[str, np.ndarray]) -> Any:
-    """The collapsed record model (heart vector marginalised), see the module docstring."""
-    import pymc as pm
-    import pytensor.tensor as pt
-
-    coords = {"input_lead": [f"lead{i}" for i in range(n_leads)], "angle": ["first", "second"]}
-    with pm.Model(coords=coords) as model:
-        d = {name: pm.Data(name, value) for name, value in data.items()}
-        log_gain = pm.Normal("log_gain", 0.0, d["gain_sd"], dims="input_lead")
-        standard_angle = pm.Normal("standard_angle_offset", 0.0, 1.0, dims=("input_lead", "angle"))
-        angle_offset = pm.Deterministic(
-            "angle_offset", (d["angle_cholesky"] * standard_angle[:, None, :]).sum(axis=2), dims=("input_lead", "angle")
-        )
-        log_noise_scale = pm.Normal("log_noise_scale", 0.0, NOISE_SCALE_PRIOR_SD)
-        # Lead matrix of this record, (L, 3): gain along the lead vector, angle offsets across it.
-        lead_matrix = pt.exp(log_gain)[:, None] * d["lead_direction"] + (
-            angle_offset[:, :, None] * d["lead_perpendicular"]
-        ).sum(axis=1)
-        weights = pt.exp(-2.0 * log_noise_scale) * d["inverse_residual"]  # (B, L) noise precisions
-        weighted = weights[:, :, None] * lead_matrix[None, :, :]  # (B, L, 3) = W C
-        # Posterior information of p per bin: Sigma_b^-1 + C^T W_b C (3x3, inverted in closed form).
-        information = d["prior_precision"] + (lead_matrix[None, :, :, None] * weighted[:, :, None, :]).sum(axis=1)
-        determinant = _det3(information)
-        inverse = _adjugate3(information, pt.stack) / determinant[:, None, None]
-        mean_leads = (lead_matrix[None, :, :] * d["prior_mean"][:, None, :]).sum(axis=2)  # (B, L)
-        # Scatter of the residuals about the prior prediction, from the sufficient statistics.
-        scatter = (
-            d["bin_outer"]
-            - mean_leads[:, :, None] * d["bin_sum"][:, None, :]
-            - d["bin_sum"][:, :, None] * mean_leads[:, None, :]
-            + d["bin_count"][:, None, None] * mean_leads[:, :, None] * mean_leads[:, None, :]
-        )
-        diagonal = pt.stack([scatter[:, i, i] for i in range(n_leads)], axis=1)
-        plain = (weights * diagonal).sum(axis=1)
-        projected = (weighted[:, :, :, None] * scatter[:, :, None, :]).sum(axis=1)  # (B, 3, L)
-        projected = (projected[:, :, :, None] * weighted[:, None, :, :]).sum(axis=2)  # (B, 3, 3)
-        # Woodbury: e^T (C S C^T + W^-1)^-1 e = e^T W e - (C^T W e)^T A^-1 (C^T W e);
-        # determinant lemma: log|C S C^T + W^-1| = -log|W| + log|S| + log|A|.
-        correction = (inverse * projected.transpose(0, 2, 1)).sum(axis=(1, 2))
-        log_determinant = -pt.log(weights).sum(axis=1) + d["prior_logdet"] + pt.log(determinant)
-        # Power likelihood: the per-bin Gaussian treats samples as independent, but within a bin
-        # they repeat one waveform beat after beat and are correlated over ~CORRELATION_TIME;
-        # the weight brings the evidence down to the effective number of samples.
-        pm.Potential(
-            "marginal_likelihood",
-            -0.5
-            * d["likelihood_weight"]
-            * (d["bin_count"] * (log_determinant + n_leads * math.log(2 * math.pi)) + plain - correction).sum(),
-        )
-    return model
-
+#: Ways to draw the nuisance parameters (gains, angle offsets, noise scale): ``"laplace"``, a
+#: Gaussian at the posterior mode with the inverse Hessian as covariance (numpy and scipy, no
+#: compilation); ``"nuts"``, PyMC's NUTS sampler on the same density (the reference).
+POSTERIOR_METHODS = ("laplace", "nuts")
 
 _MODEL_CACHE: dict[int, Any] = {}
 
 
-def _sample_nuisance(
-    lead_set: LeadStatistics,
-    population: PopulationModel,
-    statistics: tuple[np.ndarray, np.ndarray, np.ndarray],
-    likelihood_weight: float,
+def _nuts_nuisance(
+    data: Mapping[str, np.ndarray],
+    n_leads: int,
     *,
     draws: int,
     tune: int,
     chains: int,
     random_seed: int | None,
     progressbar: bool,
-) -> Any:
+) -> dict[str, np.ndarray]:
+    """NUTS draws of the nuisance parameters, by chain: ``log_gain`` (chains, per_chain, L),
+    ``angle_offset`` (chains, per_chain, L, 2), ``log_noise_scale`` (chains, per_chain)."""
     import pymc as pm
 
-    n_leads = len(lead_set.names)
-    data = _model_data(lead_set, population, statistics, likelihood_weight)
     if n_leads not in _MODEL_CACHE:
-        model = _build_pymc_model(n_leads, data)
+        model = build_pymc_model(n_leads, data)
         with model:
             # Compile the sampler once: the record's arrays are pm.Data (shared) variables, so
             # the same compiled logp and gradient serve every later record.
@@ -223,7 +115,7 @@ def _sample_nuisance(
         pm.set_data(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            return pm.sample(
+            trace = pm.sample(
                 draws=int(math.ceil(draws / chains)),
                 tune=tune,
                 chains=chains,
@@ -233,6 +125,49 @@ def _sample_nuisance(
                 progressbar=progressbar,
                 compute_convergence_checks=False,
             )
+    posterior = trace.posterior
+    nuisance = {name: np.asarray(posterior[name].values) for name in ("log_gain", "angle_offset", "log_noise_scale")}
+    nuisance["angle_offset"] = nuisance["angle_offset"].reshape(*nuisance["log_gain"].shape, 2)
+    return nuisance
+
+
+def _laplace_nuisance(model: RecordModel, *, draws: int, random_seed: int | None) -> dict[str, np.ndarray]:
+    """Draws of the nuisance parameters from the Laplace approximation at the posterior mode.
+
+    The mode is found by BFGS on the numpy log density with its analytic gradient, from the
+    prior mode; the Hessian at the mode by central differences of that gradient. Shapes as
+    :func:`_nuts_nuisance` with one chain.
+    """
+    from scipy.optimize import minimize
+
+    def negative(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = model.log_density_and_gradient(theta)
+        return -value, -gradient
+
+    # BFGS: a few dozen steps for 3 L + 1 <= 37 parameters (scipy's L-BFGS-B costs more per step here)
+    result = minimize(negative, np.zeros(model.n_parameters), jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-6})
+    mode = result.x
+    if not np.all(np.isfinite(mode)):
+        raise RuntimeError(f"the Laplace approximation found no finite posterior mode ({result.message})")
+    step = 1e-5
+    hessian = np.empty((model.n_parameters, model.n_parameters))
+    for k in range(model.n_parameters):
+        shift = np.zeros(model.n_parameters)
+        shift[k] = step
+        hessian[k] = (negative(mode + shift)[1] - negative(mode - shift)[1]) / (2 * step)
+    hessian = 0.5 * (hessian + hessian.T)
+    eigenvalues, eigenvectors = np.linalg.eigh(hessian)
+    # every parameter has a proper prior, so a flat direction is rounding: floor it
+    eigenvalues = np.maximum(eigenvalues, 1e-6 * eigenvalues.max())
+    factor = eigenvectors / np.sqrt(eigenvalues)  # covariance = factor @ factor.T
+    rng = np.random.default_rng(random_seed)
+    theta = mode + rng.standard_normal((draws, model.n_parameters)) @ factor.T
+    n = model.n_leads
+    return {
+        "log_gain": theta[None, :, :n],
+        "angle_offset": model.angle_offsets(theta[:, n : 3 * n].reshape(draws, n, 2))[None],
+        "log_noise_scale": theta[None, :, -1],
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -411,34 +346,48 @@ def _conditional_draws(
     nuisance: Mapping[str, np.ndarray],
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact draws of p(t) and the virtual leads given each nuisance draw."""
-    log_gain = nuisance["log_gain"].reshape(-1, len(inputs.names))
-    angle_offset = nuisance["angle_offset"].reshape(-1, len(inputs.names), 2)
+    """Exact draws of p(t) and the virtual leads given each nuisance draw, all draws at once.
+
+    Per draw ``k`` and phase bin ``b`` the heart vector's conditional is Gaussian with information
+    ``Sigma_b^-1 + C_k^T W_kb C_k`` (3 x 3); samples are grouped by bin so every product is a
+    batched matrix product over the draws.
+    """
+    n_inputs = len(inputs.names)
+    log_gain = nuisance["log_gain"].reshape(-1, n_inputs)
+    angle_offset = nuisance["angle_offset"].reshape(-1, n_inputs, 2)
     log_noise = nuisance["log_noise_scale"].reshape(-1)
-    n_draws = len(log_noise)
-    n_samples = signals.shape[1]
-    prior_precision = np.linalg.inv(population.prior_covariance)
+    n_draws, n_samples = len(log_noise), signals.shape[1]
+    prior_precision = np.linalg.inv(population.prior_covariance)  # (B, 3, 3)
     prior_information_mean = np.einsum("bij,bj->bi", prior_precision, population.prior_mean)
-    lead_draws = np.empty((n_draws, len(outputs.names), n_samples))
-    vector_draws = np.empty((n_draws, 3, n_samples))
-    for k in range(n_draws):
-        lead_matrix = inputs.lead_matrix(log_gain[k], angle_offset[k])
-        weights = np.exp(-2.0 * log_noise[k]) / inputs.residual.T  # (B, L)
-        information = prior_precision + np.einsum("li,bl,lj->bij", lead_matrix, weights, lead_matrix)
-        covariance = np.linalg.inv(information)  # (B, 3, 3)
-        cholesky = np.linalg.cholesky(covariance)
-        data_information = np.einsum("li,bl->bil", lead_matrix, weights)  # (B, 3, L)
-        mean = np.einsum(
-            "tij,tj->ti", covariance[bins], prior_information_mean[bins] + np.einsum("til,lt->ti", data_information[bins], signals)
-        )
-        vector = mean + np.einsum("tij,tj->ti", cholesky[bins], rng.standard_normal((n_samples, 3)))
-        vector_draws[k] = vector.T
-        # Record-level Student-t scale: a normal record most of the time, occasionally an odd one.
-        tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM))
-        output_matrix = outputs.centre + tail * (outputs.sample_lead_matrix(rng) - outputs.centre)
-        # The views' own non-dipolar residual: the population's, not rescaled by the input fit.
-        noise = tail * np.sqrt(outputs.residual[:, bins]) * rng.standard_normal((len(outputs.names), n_samples))
-        lead_draws[k] = output_matrix @ vector.T + noise
+    lead_matrix = inputs.lead_matrix(log_gain, angle_offset)  # (K, L, 3)
+    weights = np.exp(-2.0 * log_noise)[:, None, None] / inputs.residual.T[None]  # (K, B, L)
+    data_information = np.einsum("kli,kbl->kbil", lead_matrix, weights)  # (K, B, 3, L)
+    covariance = np.linalg.inv(prior_precision[None] + data_information @ lead_matrix[:, None])  # (K, B, 3, 3)
+    cholesky = np.linalg.cholesky(covariance)
+    # samples sorted by bin, so each bin is one contiguous block: one matrix product over all
+    # draws per bin, (K * 3, L) @ (L, n_b), and 3 x 3 products written out over (K, n_b) blocks
+    order = np.argsort(bins, kind="stable")
+    edges = np.searchsorted(bins[order], np.arange(len(prior_precision) + 1))
+    ordered_signals = signals[:, order]
+    # single precision for the standard normals: they are most of the cost, and 7 digits suffice
+    standard = rng.standard_normal((n_draws, 3, n_samples), dtype=np.float32)
+    ordered = np.empty((n_draws, 3, n_samples))
+    for b, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        if high == low:
+            continue
+        information = (data_information[:, b].reshape(-1, n_inputs) @ ordered_signals[:, low:high]).reshape(n_draws, 3, -1)
+        information += prior_information_mean[b][None, :, None]
+        ordered[:, :, low:high] = (covariance[:, b, :, :, None] * information[:, None]).sum(axis=2) + (
+            cholesky[:, b, :, :, None] * standard[:, None, :, low:high]
+        ).sum(axis=2)
+    vector_draws = np.empty_like(ordered)
+    vector_draws[:, :, order] = ordered
+    # Record-level Student-t scale: a normal record most of the time, occasionally an odd one.
+    tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
+    output_matrix = outputs.centre + tail[:, None, None] * (outputs.sample_lead_matrix(rng, n_draws) - outputs.centre)
+    # The views' own non-dipolar residual: the population's, not rescaled by the input fit.
+    noise = np.sqrt(outputs.residual[:, bins]) * rng.standard_normal((n_draws, len(outputs.names), n_samples), dtype=np.float32)
+    lead_draws = np.einsum("kvi,kit->kvt", output_matrix, vector_draws) + tail[:, None, None] * noise
     return lead_draws, vector_draws
 
 
@@ -493,6 +442,7 @@ def predict_posterior(
     random_seed: int | None = None,
     progressbar: bool = True,
     population: PopulationModel | None = None,
+    method: str = "laplace",
 ) -> PosteriorLeads:
     """Posterior of any views (virtual leads) given the measured leads of a record.
 
@@ -507,15 +457,22 @@ def predict_posterior(
     draws : int
         Posterior draws in total (over all chains).
     tune : int
-        NUTS tuning steps per chain.
+        NUTS tuning steps per chain (``method="nuts"`` only).
     chains : int
-        Chains (run one after the other).
+        Chains, run one after the other (``method="nuts"`` only; the Laplace draws are one chain).
     random_seed : int, optional
-        Seed for NUTS and the exact conditional draws.
+        Seed for the nuisance draws and the exact conditional draws.
     progressbar : bool
-        Show PyMC's progress bar.
+        Show PyMC's progress bar (``method="nuts"`` only).
     population : PopulationModel, optional
         Learned statistics (default: :func:`hybridfield.default_population_model`).
+    method : {"laplace", "nuts"}
+        How the nuisance parameters (input gains, angle offsets, noise scale) are drawn:
+        ``"laplace"`` (default), a Gaussian at their posterior mode with the inverse Hessian of the
+        log density as covariance (numpy, no compilation, a fraction of a second); ``"nuts"``,
+        PyMC's NUTS sampler on the same density (the reference; seconds, a compilation per number
+        of input leads). The heart vector and the virtual leads are drawn exactly given them
+        either way; docs/evaluation.md compares the two modes' calibration.
 
     Returns
     -------
@@ -534,20 +491,22 @@ def predict_posterior(
     """
     if not isinstance(ecg, ECG):
         raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
-    _check_request(views, draws, tune, chains)
+    _check_request(views, draws, tune, chains, method)
     record = prepare_record(ecg, warn=True)
     return posterior_from_record(
         record, views, inputs=inputs, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
-        progressbar=progressbar, population=population,
+        progressbar=progressbar, population=population, method=method,
     )
 
 
-def _check_request(views: Sequence[Any], draws: int, tune: int, chains: int) -> None:
+def _check_request(views: Sequence[Any], draws: int, tune: int, chains: int, method: str) -> None:
     if isinstance(views, str) or not isinstance(views, Sequence) or len(views) == 0:
         raise ValueError(f"views must be a non-empty sequence of lead names or (theta, phi) pairs, got {views!r}")
     for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         if int(value) != value or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if method not in POSTERIOR_METHODS:
+        raise ValueError(f"method must be one of {POSTERIOR_METHODS}, got {method!r}")
 
 
 def posterior_from_record(
@@ -561,6 +520,7 @@ def posterior_from_record(
     random_seed: int | None = None,
     progressbar: bool = True,
     population: PopulationModel | None = None,
+    method: str = "laplace",
 ) -> PosteriorLeads:
     """:func:`predict_posterior` of a record prepared once (:func:`hybridfield.preparation.prepare_record`).
 
@@ -568,7 +528,7 @@ def posterior_from_record(
     ----------
     record : PreparedRecord
         The prepared, segmented record.
-    views, inputs, draws, tune, chains, random_seed, progressbar, population
+    views, inputs, draws, tune, chains, random_seed, progressbar, population, method
         As :func:`predict_posterior`.
 
     Returns
@@ -576,7 +536,7 @@ def posterior_from_record(
     posterior : PosteriorLeads
     """
     population = default_population_model() if population is None else population
-    _check_request(views, draws, tune, chains)
+    _check_request(views, draws, tune, chains, method)
     if (float(population.fs), tuple(population.band)) != (float(PREPROCESSING["fs"]), tuple(PREPROCESSING["band_hz"])):
         raise ValueError(
             f"population was fitted at {population.fs:g} Hz, band {population.band}; records are prepared at "
@@ -597,23 +557,15 @@ def posterior_from_record(
     names = list(output_set.names)
     signals = record.signals(inputs)
     bins, n_beats = record.phase_bins, record.n_beats
-    statistics = _sufficient_statistics(signals, bins)
+    statistics = sufficient_statistics(signals, bins)
     likelihood_weight = 1.0 / (max(n_beats, 1) * max(1.0, CORRELATION_TIME * record.fs))
-    trace = _sample_nuisance(
-        input_set,
-        population,
-        statistics,
-        likelihood_weight,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        random_seed=random_seed,
-        progressbar=progressbar,
-    )
-    posterior = trace.posterior
-    nuisance = {name: np.asarray(posterior[name].values) for name in ("log_gain", "angle_offset", "log_noise_scale")}
-    if nuisance["angle_offset"].ndim == 3:  # a single input lead: restore the lead axis
-        nuisance["angle_offset"] = nuisance["angle_offset"][:, :, None, :]
+    data = model_data(input_set, population, statistics, likelihood_weight)
+    if method == "nuts":
+        nuisance = _nuts_nuisance(
+            data, len(inputs), draws=draws, tune=tune, chains=chains, random_seed=random_seed, progressbar=progressbar
+        )
+    else:
+        nuisance = _laplace_nuisance(RecordModel(data), draws=draws, random_seed=random_seed)
     rng = np.random.default_rng(random_seed)
     flat = {name: value.reshape(-1, *value.shape[2:]) for name, value in nuisance.items()}
     lead_draws, vector_draws = _conditional_draws(signals, bins, input_set, output_set, population, flat, rng)
@@ -631,7 +583,8 @@ def posterior_from_record(
             "record": prepared.record,
             "fs": record.fs,
             "band": population.band,
-            "chains": int(posterior.sizes["chain"]),
+            "chains": int(nuisance["log_noise_scale"].shape[0]),
+            "method": method,
             "angle_convention": "theta polar from +z, phi azimuth from +x towards +y, radians",
         },
     )
