@@ -111,6 +111,10 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "CycleStoreDataset": "hybridfield.cycle_dataset:CycleStoreDataset",
     "train_distributed": "hybridfield.distributed:train_distributed",
     "predict_folder": "hybridfield.archive_prediction:predict_folder",
+    "score_delineation": "hybridfield.delineation_scores:score_delineation",
+    "read_ludb_reference": "hybridfield.delineation_scores:read_ludb_reference",
+    "score_ludb_record": "hybridfield.delineation_scores:score_ludb_record",
+    "DelineationScore": "hybridfield.delineation_scores:DelineationScore",
 }
 
 __all__ = [
@@ -174,6 +178,10 @@ __all__ = [
     "CycleStoreDataset",
     "train_distributed",
     "predict_folder",
+    "score_delineation",
+    "read_ludb_reference",
+    "score_ludb_record",
+    "DelineationScore",
 ]
 
 
