@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 import trimesh
 
+from geometry.torso import Torso, check_torso_size
 from geometry.validation import as_finite_array, as_points, as_positive_scalar
 from . import _kernels
 from ._solvers import refined_block_gmres
@@ -526,6 +527,8 @@ def make_bem(
     (1, 1, 3)
     """
     mesh = mesh_from(torso_or_mesh)
+    if not isinstance(torso_or_mesh, Torso):  # a Torso was checked when it was built
+        check_torso_size(mesh.vertices, name="mesh")  # metres: a mesh in mm would make a 1000x torso
     sigma = as_positive_scalar(sigma, "sigma", "S/m")
     if solver not in _SOLVERS:
         raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")

@@ -21,7 +21,7 @@ from .angles import (
     view_to_degrees,
 )
 from .electrodes import ELECTRODE_SYSTEMS, ElectrodePositions, electrode_positions, project_to_surface
-from .torso import Torso, TorsoLandmarks, default_torso, estimate_landmarks, load_torso
+from .torso import TORSO_EXTENT_RANGE_M, Torso, TorsoLandmarks, TorsoSizeWarning, check_torso_size, default_torso, estimate_landmarks, load_torso
 
 __all__ = [
     "Torso",
@@ -29,6 +29,9 @@ __all__ = [
     "default_torso",
     "load_torso",
     "estimate_landmarks",
+    "check_torso_size",
+    "TorsoSizeWarning",
+    "TORSO_EXTENT_RANGE_M",
     "electrode_positions",
     "ElectrodePositions",
     "ELECTRODE_SYSTEMS",

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_DATA",
     "add_data_argument",
     "load_shared_records",
+    "load_all_shared_records",
     "add_linear_path_arguments",
     "linear_path_options",
 ]
@@ -59,6 +60,38 @@ def load_shared_records(data: str | Path) -> list[ECG]:
     if not paths:
         raise FileNotFoundError(f"no wfdb records under {data}/cinc2021 or {data}/ptbdb")
     return [read_wfdb(path.with_suffix("")) for path in paths]
+
+
+def load_all_shared_records(data: str | Path) -> tuple[list[ECG], list[str]]:
+    """Every usable record of the shared data folder (Challenge 2021, LUDB, PTB), with its patient.
+
+    Read through :func:`hybridfield.archives.find_records` and
+    :func:`hybridfield.archives.read_records`; a record that cannot be read is reported on
+    standard error, never dropped silently.
+
+    Parameters
+    ----------
+    data : str or Path
+        The shared data folder.
+
+    Returns
+    -------
+    records : list of ECG
+    patients : list of str
+        ``layout:patient`` of each record (PTB and LUDB patients can have several records).
+    """
+    import sys
+
+    from .archives import find_records, read_records
+
+    entries = find_records(data)
+    if not entries:
+        raise FileNotFoundError(f"no wfdb records under {data}")
+    records, failures = read_records(entries)
+    for failure in failures:
+        print(f"{failure.record}: {failure.stage}: {failure.reason}", file=sys.stderr)
+    by_name = {entry.record: f"{entry.layout}:{entry.patient}" for entry in entries}
+    return records, [by_name[str(ecg.record)] for ecg in records]
 
 
 def add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:

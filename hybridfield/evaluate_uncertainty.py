@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from .cli import add_data_argument, load_shared_records
+from .cli import add_data_argument, load_all_shared_records, load_shared_records
 from .ecg import ECG
 from .metrics import PopulationRegression, coverage, interval_score, regression_to_the_mean, rmse
-from .population import fit_population_model
-from .posterior import predict_posterior
-from .preparation import prepare_ecg
+from .population import CORRELATION_SHRINKAGE, fit_population_model, record_statistics
+from .posterior import POSTERIOR_METHODS, posterior_from_record
+from .preparation import prepare_record
 
 __all__ = ["leave_one_record_out", "main"]
 
@@ -37,26 +37,40 @@ __all__ = ["leave_one_record_out", "main"]
 def leave_one_record_out(
     records: list[ECG],
     *,
+    patients: list[str] | None = None,
     inputs: tuple[str, ...] = ("I", "II", "V5"),
     targets: tuple[str, ...] = ("V1", "V2", "V3", "V4", "V6"),
     probability: float = 0.9,
     draws: int = 400,
     tune: int = 400,
+    method: str = "laplace",
+    correlation_shrinkage: float = CORRELATION_SHRINKAGE,
     random_seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Leave-one-record-out evaluation; see the module docstring.
+    """Leave-one-record-out evaluation (patients kept whole); see the module docstring.
+
+    Every record is prepared once (:func:`hybridfield.preparation.prepare_record`) and its
+    population statistics computed once (:func:`hybridfield.population.record_statistics`); each
+    fold then combines the statistics of the records of the other patients.
 
     Parameters
     ----------
     records : list of ECG
         Real 12-lead records.
+    patients : list of str, optional
+        Patient of each record: a record is predicted by a model that saw no record of its
+        patient (default: every record its own patient).
     inputs, targets : tuple of str
         Measured and held-out leads.
     probability : float
         Credible-interval probability.
     draws, tune : int
-        NUTS draws (total) and tuning steps per chain.
+        Posterior draws (total) and NUTS tuning steps per chain.
+    method : {"laplace", "nuts"}
+        How the posterior draws its nuisance parameters (:func:`hybridfield.predict_posterior`).
+    correlation_shrinkage : float
+        Of the leads' deviation correlation (:func:`hybridfield.fit_population_model`; 1: independent).
     random_seed : int
         Seed.
     progress : bool
@@ -67,29 +81,40 @@ def leave_one_record_out(
     report : dict
         Per-lead figures for the model and the baseline, and per-record details.
     """
+    patients = [str(k) for k in range(len(records))] if patients is None else [str(p) for p in patients]
+    if len(patients) != len(records):
+        raise ValueError(f"patients must name the patient of each of the {len(records)} records, got {len(patients)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prepared = [prepare_ecg(ecg, warn=False) for ecg in records]
+        prepared_records = [prepare_record(ecg) for ecg in records]
+        statistics = [record_statistics(record) for record in prepared_records]
+    prepared = [record.ecg for record in prepared_records]
     usable = [i for i, ecg in enumerate(prepared) if all(ecg.has_lead(name) for name in inputs)]
+    complete = [i for i in usable if all(prepared[i].has_lead(t) for t in targets)]
     rows: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
     amplitudes: dict[str, dict[str, list[float]]] = {name: {"true": [], "mean": [], "draw": [], "baseline": []} for name in targets}
+    tested: list[str] = []
     started = time.perf_counter()
     for position, test in enumerate(usable):
-        training = [records[i] for i in usable if i != test]
+        training = [i for i in range(len(records)) if patients[i] != patients[test] and statistics[i] is not None]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            population = fit_population_model(training)
-        train_inputs = np.concatenate([np.array([prepared[i][n] for n in inputs]) for i in usable if i != test and all(prepared[i].has_lead(t) for t in targets)], axis=1)
-        train_targets = np.concatenate([np.array([prepared[i][n] for n in targets]) for i in usable if i != test and all(prepared[i].has_lead(t) for t in targets)], axis=1)
+            population = fit_population_model([statistics[i] for i in training], correlation_shrinkage=correlation_shrinkage)
+        regression_records = [i for i in complete if patients[i] != patients[test]]
+        train_inputs = np.concatenate([np.array([prepared[i][n] for n in inputs]) for i in regression_records], axis=1)
+        train_targets = np.concatenate([np.array([prepared[i][n] for n in targets]) for i in regression_records], axis=1)
         baseline = PopulationRegression(train_inputs, train_targets)
         ecg = prepared[test]
         available = [name for name in targets if ecg.has_lead(name)]
+        if not available:
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            posterior = predict_posterior(
-                records[test], list(available), inputs=list(inputs), draws=draws, tune=tune,
-                random_seed=random_seed + position, progressbar=False, population=population,
+            posterior = posterior_from_record(
+                prepared_records[test], list(available), inputs=list(inputs), draws=draws, tune=tune,
+                random_seed=random_seed + position, progressbar=False, population=population, method=method,
             )
+        tested.append(str(ecg.record))
         lower, upper = posterior.interval(probability)
         base_mean = baseline.predict(np.array([ecg[n] for n in inputs]))
         base_lower, base_upper = baseline.interval(np.array([ecg[n] for n in inputs]), probability)
@@ -133,7 +158,10 @@ def leave_one_record_out(
         "inputs": list(inputs),
         "targets": list(targets),
         "probability": probability,
-        "records": [prepared[i].record for i in usable],
+        "method": method,
+        "correlation_shrinkage": correlation_shrinkage,
+        "records": tested,
+        "n_patients": len({patients[i] for i in usable}),
         "per_lead": summary,
         "per_record": rows,
         "seconds": time.perf_counter() - started,
@@ -177,13 +205,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=400)
     parser.add_argument("--tune", type=int, default=400)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
+    parser.add_argument("--method", choices=POSTERIOR_METHODS, default="laplace", help="how the posterior draws its nuisance parameters")
+    parser.add_argument(
+        "--records", choices=("all", "bundled"), default="all",
+        help="all usable shared records (Challenge 2021, LUDB, PTB; patients kept whole) or the 36 the bundled model was first fitted on",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--correlation-shrinkage", type=float, default=CORRELATION_SHRINKAGE,
+        help="shrinkage of the leads' deviation correlation towards independence (1: independent leads)",
+    )
     parser.add_argument("--output", default=None, help="write the report as JSON here")
     arguments = parser.parse_args(argv)
-    records = load_shared_records(arguments.data)
+    if arguments.records == "all":
+        records, patients = load_all_shared_records(arguments.data)
+    else:
+        records = load_shared_records(arguments.data)
+        patients = [str(ecg.record) for ecg in records]
     if arguments.limit:
-        records = records[: arguments.limit]
+        records, patients = records[: arguments.limit], patients[: arguments.limit]
     report = leave_one_record_out(
-        records, inputs=tuple(arguments.inputs), targets=tuple(arguments.targets), draws=arguments.draws, tune=arguments.tune
+        records, patients=patients, inputs=tuple(arguments.inputs), targets=tuple(arguments.targets),
+        draws=arguments.draws, tune=arguments.tune, method=arguments.method, random_seed=arguments.seed,
+        correlation_shrinkage=arguments.correlation_shrinkage,
     )
     print(_table(report))
     if arguments.output:

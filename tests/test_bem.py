@@ -391,3 +391,9 @@ def test_points_on_edges_and_vertices_give_finite_smooth_values(sphere3):
     field = bem.lead_field(np.array([on_edge, on_vertex, nearby]), np.array([[0.0, 0.0, 0.02]]))
     assert np.all(np.isfinite(field))
     assert np.allclose(field[0], field[2], rtol=1e-2, atol=1e-6 * np.abs(field).max())
+
+
+def test_make_bem_rejects_a_mesh_in_millimetres_given_as_metres() -> None:
+    """A 0.2 m sphere given in mm as metres (200 m radius) is no torso: a clear error, not a BEM."""
+    with pytest.raises(ValueError, match="400 m across"):
+        make_bem(trimesh.creation.icosphere(subdivisions=2, radius=200.0))
