@@ -142,6 +142,7 @@ def map_batches(
     progress: bool = True,
     describe: Callable[[Any], str] | None = None,
     label: str = "batch",
+    one_thread_per_process: bool = False,
     **shared: Any,
 ) -> Iterator[tuple[int, Any]]:
     """Run ``function(batch, **shared)`` for every batch, on Dask or serially; results as they finish.
@@ -165,6 +166,13 @@ def map_batches(
         A short description of a batch's result for the progress line.
     label : str
         Name of a batch in the progress lines.
+    one_thread_per_process : bool
+        ``function`` must not run in two threads of one process at once: refuse a cluster whose
+        workers run several threads or share a process. The physics of hybridfield is such a
+        function: the forward model's Numba kernels (``parallel=True``) corrupt memory or give
+        wrong values when called from concurrent threads (measured: an abort in
+        ``record_heart_vector``, predictions off by 0.02 mV), so records go to single-threaded
+        worker processes (``dask worker --nthreads 1``; :func:`dask_client`'s local cluster).
     **shared
         Keyword arguments passed to every call (scattered once to the workers).
 
@@ -195,6 +203,8 @@ def map_batches(
     from dask.distributed import as_completed
 
     with dask_client(scheduler, n_workers=n_workers) as client:
+        if one_thread_per_process:
+            _check_one_thread_per_process(client)
         # each shared value once per worker (a list inside a list, so Dask does not scatter its items)
         scattered = {name: client.scatter([value], broadcast=True)[0] for name, value in shared.items()}
         futures = client.map(function, list(work), pure=False, **scattered)
@@ -205,6 +215,21 @@ def map_batches(
                 yield position[future.key], result
         finally:
             client.cancel(futures)
+
+
+def _check_one_thread_per_process(client: Any) -> None:
+    """Raise if the client's workers run several threads or share a process."""
+    threads = client.nthreads()
+    processes = client.run(os.getpid)
+    crowded = {worker: n for worker, n in threads.items() if n > 1}
+    shared = len(set(processes.values())) < len(processes)
+    if crowded or shared:
+        raise ValueError(
+            "scheduler: this work needs single-threaded worker processes (hybridfield's Numba kernels are not "
+            "safe in concurrent threads), but "
+            + (f"workers {sorted(crowded)} run {sorted(set(crowded.values()))} threads" if crowded else "workers share a process")
+            + "; start workers with `dask worker --nthreads 1` or LocalCluster(processes=True, threads_per_worker=1)"
+        )
 
 
 def add_scheduler_arguments(parser: argparse.ArgumentParser) -> None:

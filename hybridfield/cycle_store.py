@@ -491,20 +491,21 @@ def build_cycle_store(
         return f"{len(result['records'])} records, {result['n_cycles']} cycles, {len(result['failures'])} failed"
 
     last_flush = time.perf_counter()
+    stored, written = list(parts), {}  # new parts by batch: the store keeps the batches' order
     try:
-        for _, result in map_batches(
+        for index, result in map_batches(
             _cycle_batch, batches(todo, batch_size), scheduler=scheduler, n_workers=n_workers, progress=progress,
-            describe=describe, store=str(path), inputs=contract["inputs"], targets=contract["targets"],
-            population=population, length=contract["cycle_length"],
+            one_thread_per_process=True, describe=describe, store=str(path), inputs=contract["inputs"],
+            targets=contract["targets"], population=population, length=contract["cycle_length"],
         ):
-            if result["part"] is not None and result["part"] not in parts:
-                parts.append(result["part"])
+            if result["part"] is not None and result["part"] not in stored:
+                written[index] = result["part"]
             failures += result["failures"]
             if time.perf_counter() - last_flush > _FLUSH_SECONDS:
-                group.attrs.update({"parts": parts, "failures": failures})
+                group.attrs.update({"parts": stored + [written[k] for k in sorted(written)], "failures": failures})
                 last_flush = time.perf_counter()
     finally:
-        group.attrs.update({"parts": parts, "failures": failures})
+        group.attrs.update({"parts": stored + [written[k] for k in sorted(written)], "failures": failures})
     store = CycleStore(path)
     if progress:
         print(f"{store!r}", flush=True)

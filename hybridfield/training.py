@@ -25,6 +25,10 @@ from .leads import LIMB_LEADS, input_combinations, limb_plane_coordinates, limb_
 
 __all__ = [
     "train_hybrid",
+    "hybrid_loss",
+    "cycle_batch",
+    "limb_completion",
+    "LimbCompletion",
     "fit_linear_path",
     "predict_cycles",
     "LINEAR_RIDGE",
@@ -53,7 +57,7 @@ REAL_CYCLE_WEIGHT = 3.0
 # Training
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _LimbCompletion:
+class LimbCompletion:
     """The six limb leads of a cycle set whose inputs hold exactly one limb lead.
 
     The identity-keeping limb residual (:func:`limb_residual_directions`) is fitted over all six
@@ -85,8 +89,22 @@ class _LimbCompletion:
     view_directions: np.ndarray
 
 
-def _limb_completion(cycles: CycleSet) -> _LimbCompletion | None:
-    """The set's :class:`_LimbCompletion`, or None when no query view carries a limb residual."""
+def limb_completion(cycles: CycleSet) -> LimbCompletion | None:
+    """The six limb leads' completion of a cycle set's query views, for :func:`cycle_batch`.
+
+    It depends on the set's lead names only (inputs and query views), not on its cycles, so a
+    set of one batch of cycles from a store gives the same completion as the whole store.
+
+    Parameters
+    ----------
+    cycles : CycleSet
+        The cycles whose query views are trained or predicted.
+
+    Returns
+    -------
+    completion : LimbCompletion or None
+        None when no query view carries a limb residual (the inputs hold no single limb lead).
+    """
     from geometry import STANDARD_LEAD_ANGLES
 
     view_directions = cycles.limb_directions
@@ -99,7 +117,7 @@ def _limb_completion(cycles: CycleSet) -> _LimbCompletion | None:
     # the measured lead and a view with a nonzero direction are independent)
     mapping = np.zeros((len(LIMB_LEADS), len(coordinates)))
     mapping[:, in_plane] = limb_plane_coordinates(LIMB_LEADS) @ np.linalg.pinv(coordinates[in_plane])
-    return _LimbCompletion(
+    return LimbCompletion(
         angles=np.array([STANDARD_LEAD_ANGLES[name] for name in LIMB_LEADS], dtype=np.float32),
         directions=limb_residual_directions(LIMB_LEADS, cycles.input_names),
         exact=input_combinations(LIMB_LEADS, cycles.input_names).any(axis=1),
@@ -109,9 +127,32 @@ def _limb_completion(cycles: CycleSet) -> _LimbCompletion | None:
     )
 
 
-def _tensors(
-    cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = None, completion: _LimbCompletion | None = None
+def cycle_batch(
+    cycles: CycleSet, index: np.ndarray, views: np.ndarray | None = None, completion: LimbCompletion | None = None
 ) -> dict[str, Any]:
+    """A training or prediction batch of cycles as torch tensors (what :func:`hybrid_loss` takes).
+
+    Parameters
+    ----------
+    cycles : CycleSet
+        The cycles.
+    index : (n,) int array
+        Cycles of the batch.
+    views : (q,) int array, optional
+        Query views of the batch (default: all).
+    completion : LimbCompletion, optional
+        :func:`limb_completion` of ``cycles``: the six limb leads ride along as extra queries so
+        the limb views are trained and predicted through the identity-keeping fit.
+
+    Returns
+    -------
+    batch : dict of str to torch.Tensor
+        ``signals`` (n, n_inputs, length) mV, ``angles`` (n, n_inputs, 2) rad, ``query_angles``
+        (n, q, 2) rad, ``regions`` (n, length), ``lengths`` (n,) samples, ``physical`` and
+        ``targets`` (n, q, length) mV, ``exact`` (q,) bool; with a completion also
+        ``limb_query_angles``, ``limb_physical``, ``limb_exact``, ``limb_directions`` and
+        ``view_directions``.
+    """
     import torch
 
     exact = cycles.exact_views if views is None else cycles.exact_views[views]
@@ -152,7 +193,7 @@ def _tensors(
 def _network_prediction(network: Any, batch: Mapping[str, Any], *, standin: bool = False) -> tuple[Any, Any, Any]:
     """The network's prediction of a batch's query views.
 
-    With the six limb leads in the batch (:func:`_tensors` with a :class:`_LimbCompletion`), the
+    With the six limb leads in the batch (:func:`cycle_batch` with a :class:`LimbCompletion`), the
     limb views' residuals are replaced by ``beta_v rho(t)``, ``rho`` fitted over the six
     (:func:`hybridfield.leads.project_limb_residuals`), so training, evaluation and :meth:`HybridPanorama.predict`
     keep the limb identities the same way.
@@ -194,8 +235,8 @@ def _network_prediction(network: Any, batch: Mapping[str, Any], *, standin: bool
     return prediction, standin_pair, removed
 
 
-def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residual_weight: float) -> tuple[Any, float]:
-    """Scaled MAE + Standin loss + L1 penalty on the residual; returns (loss, MAE).
+def hybrid_loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residual_weight: float) -> tuple[Any, float]:
+    """Scaled MAE + Standin loss + L1 penalty on the residual: :func:`train_hybrid`'s loss.
 
     With the six limb leads in the batch, the MAE is that of the identity-keeping prediction, and
     what the identity fit removes from the network's own residuals of the batch's limb views is
@@ -203,6 +244,22 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     their targets (for squared errors the two terms sum to the per-view error, the true
     residuals keeping the identities). A limb lead that is never a target (Nef-Net's held-out
     I) is constrained only through the identity fit.
+
+    Parameters
+    ----------
+    network : NefNet or torch.nn.Module
+        A hybrid network, or a wrapper whose call is the network's (DistributedDataParallel).
+    batch : mapping
+        :func:`cycle_batch`.
+    standin_weight, residual_weight : float
+        Weights of the Standin loss and of the residual penalty.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar, differentiable.
+    mae : float
+        The scaled mean absolute error (each cycle divided by its largest input amplitude).
     """
     import torch
 
@@ -210,7 +267,7 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
 
     prediction, (single, averaged), removed = _network_prediction(network, batch, standin=True)
     length = prediction.shape[-1]
-    mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
+    mask = (torch.arange(length, device=prediction.device)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
     scale = batch["signals"].abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
     count = mask.sum() * prediction.shape[1]
     mae = ((prediction - batch["targets"]).abs() / scale * mask).sum() / count
@@ -220,6 +277,12 @@ def _loss(network: Any, batch: Mapping[str, Any], standin_weight: float, residua
     if removed is not None:
         loss = loss + (removed.abs() / scale * mask).sum() / (mask.sum() * removed.shape[1])
     return loss, float(mae.detach())
+
+
+# the names these helpers had before they were public (tests and older callers import them)
+_limb_completion = limb_completion
+_tensors = cycle_batch
+_loss = hybrid_loss
 
 
 def fit_linear_path(
@@ -335,9 +398,9 @@ def fit_linear_path(
         for cycle_set in sets:
             keep_view = torch.from_numpy(~cycle_set.exact_views).to(torch.float64)
             set_weight = real_weight if cycle_set.source == "real" else 1.0
-            completion = _limb_completion(cycle_set) if limb_identities else None
+            completion = limb_completion(cycle_set) if limb_identities else None
             for start in range(0, len(cycle_set), batch_size):
-                batch = _tensors(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))), completion=completion)
+                batch = cycle_batch(cycle_set, np.arange(start, min(start + batch_size, len(cycle_set))), completion=completion)
                 signals, physical = batch["signals"].double(), batch["physical"].double()
                 n, v, length = signals.shape
                 scale = signals.abs().amax(dim=(1, 2)).clamp(min=SCALE_FLOOR_MV)[:, None, None]
@@ -352,7 +415,7 @@ def fit_linear_path(
                     rho = torch.einsum("u,nutk->ntk", directions, limb) / (directions @ directions)
                     on_limb = batch["view_directions"].double()
                     projected = on_limb[None, :, None, None] * rho[:, None]
-                    # what that fit removes from the set's limb views is held at 0 (as in _loss):
+                    # what that fit removes from the set's limb views is held at 0 (as in hybrid_loss):
                     # these rows plus the projected ones are the per-view fit of those views
                     removed = (features - projected)[:, on_limb != 0]
                     removed = (removed * (taper / scale[:, 0])[:, None, :, None]).reshape(-1, n_features).numpy()
@@ -485,7 +548,7 @@ def train_hybrid(
     trained = [p for p in network.parameters() if not (freeze_linear and id(p) in linear_parameters)]
     optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=weight_decay)
     # with one measured limb lead, the loss may see the limb leads as predicted: identity-keeping
-    completions = [_limb_completion(s) if limb_identities else None for s in sets]
+    completions = [limb_completion(s) if limb_identities else None for s in sets]
     steps_per_epoch = sum(math.ceil(len(s) / batch_size) for s in sets)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.1
@@ -505,7 +568,7 @@ def train_hybrid(
             views = None
             if views_per_step is not None and views_per_step < n_views:
                 views = np.sort(rng.choice(n_views, size=views_per_step, replace=False))
-            loss, mae = _loss(network, _tensors(sets[k], index, views, completions[k]), standin_weight, residual_weight)
+            loss, mae = hybrid_loss(network, cycle_batch(sets[k], index, views, completions[k]), standin_weight, residual_weight)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -530,11 +593,11 @@ def _evaluate_mae(network: Any, cycles: CycleSet, batch_size: int = 128) -> floa
     from .nefnet import SCALE_FLOOR_MV
 
     network.eval()
-    completion = _limb_completion(cycles)
+    completion = limb_completion(cycles)
     total = count = 0.0
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
-            batch = _tensors(cycles, np.arange(start, min(start + batch_size, len(cycles))), completion=completion)
+            batch = cycle_batch(cycles, np.arange(start, min(start + batch_size, len(cycles))), completion=completion)
             prediction = _network_prediction(network, batch)[0]
             length = prediction.shape[-1]
             mask = (torch.arange(length)[None, :] < batch["lengths"][:, None]).to(prediction.dtype)[:, None, :]
@@ -574,10 +637,10 @@ def predict_cycles(network: Any, cycles: CycleSet, *, residual: bool = True, bat
     if not residual:
         return cycles.physical.copy()
     network.eval()
-    completion = _limb_completion(cycles)
+    completion = limb_completion(cycles)
     out = np.empty_like(cycles.physical)
     with torch.no_grad():
         for start in range(0, len(cycles), batch_size):
             index = np.arange(start, min(start + batch_size, len(cycles)))
-            out[index] = _network_prediction(network, _tensors(cycles, index, completion=completion))[0].numpy()
+            out[index] = _network_prediction(network, cycle_batch(cycles, index, completion=completion))[0].numpy()
     return out
