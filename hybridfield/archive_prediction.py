@@ -145,7 +145,8 @@ def predict_folder(
     Parameters
     ----------
     folder : str, path-like or sequence of them
-        A folder (every WFDB ``*.hea`` under it, recursively) or record paths.
+        An archive's folder (its records by :func:`hybridfield.archives.find_records`) or record
+        paths.
     views : sequence
         Lead names and/or ``(theta, phi)`` pairs in radians (:meth:`HybridPanorama.predict`).
     output : str or path-like

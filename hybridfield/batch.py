@@ -5,7 +5,9 @@ Archive-scale work (PTB-XL's 21,799 records, the Challenge 2021 set's 88,253, MI
 per-task overhead (about a millisecond) stays small against the work of a task (a record takes
 about 0.5 s to prepare, segment and fit):
 
-- :func:`record_paths`: the WFDB records of a folder (every ``*.hea``, recursively);
+- :func:`record_paths`: the WFDB records of an archive's folder
+  (:func:`hybridfield.archives.find_records`: PTB-XL's 500 Hz records from its CSV, every
+  ``*.hea`` of a Challenge 2021, MIMIC-IV-ECG or plain WFDB tree);
 - :func:`batches`: records cut into batches of a fixed size;
 - :func:`dask_client`: a ``dask.distributed.Client`` from a scheduler address, an existing client,
   or a local cluster on this machine's cores (one single-threaded worker process per core);
@@ -43,32 +45,35 @@ WORKER_ENVIRONMENT: dict[str, str] = {
 }
 
 
-def record_paths(folder: str | os.PathLike[str]) -> list[Path]:
-    """The WFDB records under a folder: every ``*.hea`` header, recursively, sorted.
+def record_paths(folder: str | os.PathLike[str], *, layout: str = "auto") -> list[Path]:
+    """The WFDB records of an archive's folder (:func:`hybridfield.archives.find_records`).
 
     Parameters
     ----------
     folder : str or path-like
-        Archive folder (PTB-XL's ``records500/``, a Challenge 2021 ``training/`` folder...).
+        Top of the archive (PTB-XL's folder with ``ptbxl_database.csv``, a Challenge 2021
+        ``training/`` folder, MIMIC-IV-ECG's ``files/``...) or any folder of ``*.hea`` headers.
+    layout : str
+        ``find_records``' layout (``"auto"`` detects it; PTB-XL gives its 500 Hz records).
 
     Returns
     -------
     paths : list of Path
-        Record paths without suffix (what :func:`hybridfield.read_wfdb` takes), sorted.
+        Record paths without suffix (what :func:`hybridfield.read_wfdb` takes), in
+        ``find_records``' order (folders and names sorted, or the archive's CSV order).
 
     Raises
     ------
     FileNotFoundError
-        If ``folder`` is not a directory or holds no ``.hea`` file.
+        If ``folder`` is not a directory or holds no record.
     """
+    from .archives import find_records
+
     if not isinstance(folder, (str, os.PathLike)):
         raise TypeError(f"folder must be a str or path-like, got {type(folder).__name__} {folder!r}")
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"folder {str(root)!r} is not a directory")
-    paths = sorted(path.with_suffix("") for path in root.rglob("*.hea"))
+    paths = [Path(entry.path) for entry in find_records(folder, layout=layout)]
     if not paths:
-        raise FileNotFoundError(f"folder {str(root)!r} holds no WFDB record (no *.hea file under it)")
+        raise FileNotFoundError(f"folder {str(folder)!r} holds no WFDB record (no *.hea file under it)")
     return paths
 
 

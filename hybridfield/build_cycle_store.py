@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m hybridfield.build_cycle_store", description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
     )
-    parser.add_argument("folder", help="folder of WFDB records (every *.hea under it)")
+    parser.add_argument("folder", help="archive folder (records found by hybridfield.archives.find_records)")
     parser.add_argument("--root", required=True, help="folder of cycle stores (the store is ROOT/cycles-<key>.zarr)")
     parser.add_argument("--inputs", nargs="+", default=["I", "II", "V5"], help="input leads (default: %(default)s)")
     parser.add_argument("--targets", nargs="+", default=None, help="query leads kept (default: the 12 standard leads)")

@@ -428,7 +428,8 @@ def build_cycle_store(
     Parameters
     ----------
     records : str, path-like or sequence of them
-        A folder (every ``*.hea`` under it, :func:`hybridfield.batch.record_paths`) or record paths.
+        An archive's folder (its records by :func:`hybridfield.archives.find_records`, through
+        :func:`hybridfield.batch.record_paths`) or record paths.
     root : str or path-like
         Folder of cycle stores; the store is ``root / "cycles-<key>.zarr"`` (:func:`store_path`).
     inputs : sequence of str

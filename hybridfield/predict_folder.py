@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m hybridfield.predict_folder", description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
     )
-    parser.add_argument("folder", help="folder of WFDB records (every *.hea under it)")
+    parser.add_argument("folder", help="archive folder (records found by hybridfield.archives.find_records)")
     parser.add_argument("--views", nargs="+", required=True, help="lead names and/or theta,phi pairs in radians")
     parser.add_argument("--inputs", nargs="+", default=None, help="measured leads (default: the model's, I II V5)")
     parser.add_argument("--output", required=True, help="zarr directory to write (replaced)")

@@ -18,7 +18,11 @@ def test_record_paths_are_every_header_under_a_folder(tmp_path: Path) -> None:
     for name in ("b/r2.hea", "a/r1.hea", "r0.hea", "a/notes.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("")
-    assert record_paths(tmp_path) == [tmp_path / "a" / "r1", tmp_path / "b" / "r2", tmp_path / "r0"]
+    found = record_paths(tmp_path)
+    assert sorted(found) == [tmp_path / "a" / "r1", tmp_path / "b" / "r2", tmp_path / "r0"]
+    from hybridfield.archives import find_records
+
+    assert found == [Path(entry.path) for entry in find_records(tmp_path)]
     with pytest.raises(FileNotFoundError, match="holds no WFDB record"):
         (tmp_path / "empty").mkdir()
         record_paths(tmp_path / "empty")
