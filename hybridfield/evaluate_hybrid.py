@@ -1,6 +1,8 @@
 """Leave-records-out evaluation of the hybrid panorama on the shared real records.
 
-Grouped k-fold over records (every cycle of a record is in the same fold). In each fold, from the
+Grouped k-fold over records (every cycle of a record is in the same fold; with patient keys,
+every record of a patient in the same fold: :mod:`hybridfield.evaluation_splits`), or one fold
+per source (leave-one-source-out). In each fold, from the
 training records only: the population prior of the physics (:func:`fit_population_model`), the
 population linear regression from the input leads (:class:`PopulationRegression`) and the hybrid
 residual (pre-trained on simulated multi-view cycles, then trained on the real cycles). Scored
@@ -14,7 +16,9 @@ record's own linear map from the inputs, fitted on its other cycles (what a perf
 personalised linear map reaches), and the one training record's map that fits a held-out record
 best (what a population method could reach by recognising which training person a new record
 resembles). The gap between the regression and these is what the inputs leave to learn about the
-person; ``--train-records`` draws fewer training records per fold for learning curves.
+person; ``--train-records`` draws fewer training records per fold (whole patients) for learning
+curves. Beside the pooled table, the precordial PSNR and variance ratio per source (Georgia,
+PTB-XL, Chapman, CPSC, LUDB, PTB).
 
 Two settings:
 
@@ -22,9 +26,11 @@ Two settings:
 - ``unseen``: inputs II, V2, V5 (Nef-Net's split); I and V4 are never used as targets in
   training (nor as simulated targets) and are scored apart from the supervised leads.
 
-Run (about 3 min per setting on 2 cores, one process at a time)::
+Run (one process at a time; the 36 bundled records take about 3-5 min per setting on 2 cores)::
 
     python -m hybridfield.evaluate_hybrid --data ../shared/data --output hybrid_eval.json
+    python -m hybridfield.evaluate_hybrid --records bundled   # the 36 records of the earlier figures
+    python -m hybridfield.evaluate_hybrid --leave-one-source-out --settings reconstruction
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import numpy as np
 from .ecg import ECG
 from .metrics import PopulationRegression, regression_to_the_mean, variance_ratio_difference
 from .cycles import CycleSet, real_cycles, simulated_cycles
+from .evaluation_splits import draw_training_records, patient_folds, record_source, source_breakdown, source_folds, source_table
 from .leads import STANDARD_LEADS
 from .training import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT, predict_cycles, train_hybrid
 
@@ -223,6 +230,9 @@ def evaluate_setting(
     limb_identities: bool = False,
     freeze_linear: bool = True,
     max_train_records: int | None = None,
+    patients: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    leave_one_source_out: bool = False,
     random_seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -237,7 +247,7 @@ def evaluate_setting(
     held_out_views : sequence of str
         Leads never used as training targets (scored apart; the regression cannot predict them).
     n_folds : int
-        Folds over records.
+        Folds over records (ignored with ``leave_one_source_out``).
     simulated_records : int
         Simulated records for pre-training (per fold, with the fold's population prior).
     simulated_epochs, epochs : int
@@ -256,9 +266,19 @@ def evaluate_setting(
     freeze_linear : bool
         Keep that linear path fixed while the field decoder trains.
     max_train_records : int, optional
-        Train each fold on at most this many of its training records, drawn at random (seeded
-        by ``random_seed`` and the fold); the held-out records stay the same. For learning
-        curves: how the methods and the references change with the amount of training data.
+        Train each fold on at most this many of its training records, whole patients drawn at
+        random (:func:`~hybridfield.evaluation_splits.draw_training_records`, seeded by
+        ``random_seed`` and the fold); the held-out records stay the same. For learning curves:
+        how the methods and the references change with the amount of training data.
+    patients : sequence of str, optional
+        Patient key of each record: folds keep every patient's records together
+        (:func:`~hybridfield.evaluation_splits.patient_folds`, seeded by ``random_seed``).
+        Without them, record ``i`` is in fold ``i % n_folds`` and is its own patient.
+    sources : sequence of str, optional
+        Source of each record for the per-source report (default:
+        :func:`~hybridfield.evaluation_splits.record_source` of its name and patient).
+    leave_one_source_out : bool
+        One fold per source: train on the records of every other source, test on its records.
     random_seed : int
         Seed.
     progress : bool
@@ -273,7 +293,10 @@ def evaluate_setting(
         ``best_training_map`` (:func:`best_training_map_reference`);
         ``variance_ratio_difference``: per supervised precordial lead, the hybrid's variance ratio
         minus the regression's with a paired bootstrap interval over records
-        (:func:`~hybridfield.metrics.variance_ratio_difference`).
+        (:func:`~hybridfield.metrics.variance_ratio_difference`); ``sources``: precordial PSNR and
+        variance ratio per source and method
+        (:func:`~hybridfield.evaluation_splits.source_breakdown`); ``fold_names`` with
+        ``leave_one_source_out``.
     """
     import torch
 
@@ -291,16 +314,37 @@ def evaluate_setting(
     }
     references = ("personal_map", "best_training_map")
     supervised_only = ("regression", *references)  # they predict the supervised leads only
+    if patients is not None and len(patients) != len(records):
+        raise ValueError(f"patients must name the patient of each of the {len(records)} records, got {len(patients)}")
+    if sources is not None and len(sources) != len(records):
+        raise ValueError(f"sources must name the source of each of the {len(records)} records, got {len(sources)}")
+    keys = [str(p) for p in patients] if patients is not None else [f"record:{i}" for i in range(len(records))]
+    if sources is None:
+        sources = [record_source(str(ecg.record), None if patients is None else key) for ecg, key in zip(records, keys)]
+    fold_names: list[str] | None = None
+    if leave_one_source_out:
+        fold_names, folds = source_folds(sources)
+        if len(folds) < 2:
+            raise ValueError(f"leave_one_source_out needs records of at least 2 sources, got {fold_names}")
+    elif patients is not None:
+        folds = patient_folds(keys, n_folds, seed=random_seed)
+    else:
+        folds = _folds(len(records), n_folds)
+    n_folds = len(folds)
     n_train_records: list[int] = []
     record_names: list[str] = []
+    record_sources: list[str] = []
     record_index: list[np.ndarray] = []
     started = time.perf_counter()
-    for fold, test_index in enumerate(_folds(len(records), n_folds)):
-        train_records = [r for i, r in enumerate(records) if i not in set(test_index)]
-        if max_train_records is not None and len(train_records) > max_train_records:
-            chosen = np.random.default_rng(random_seed + fold).choice(len(train_records), int(max_train_records), replace=False)
-            train_records = [train_records[i] for i in np.sort(chosen)]
+    for fold, test_index in enumerate(folds):
+        held = set(int(i) for i in test_index)
+        train_index = [i for i in range(len(records)) if i not in held]
+        if max_train_records is not None and len(train_index) > max_train_records:
+            chosen = draw_training_records([keys[i] for i in train_index], int(max_train_records), np.random.default_rng(random_seed + fold))
+            train_index = [train_index[i] for i in chosen]
+        train_records = [records[i] for i in train_index]
         test_records = [records[i] for i in test_index]
+        source_of = {str(records[i].record): str(sources[i]) for i in test_index}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             population = fit_population_model(train_records)
@@ -340,6 +384,7 @@ def evaluate_setting(
         n_train_records.append(len(train.record_names))
         record_index.append(test.record + len(record_names))
         record_names.extend(test.record_names)
+        record_sources.extend(source_of[name] for name in test.record_names)
         if progress:
             psnr = {
                 m: float(np.mean(results[m][-1]["psnr"][:, [targets.index(n) for n in supervised]]))
@@ -347,7 +392,8 @@ def evaluate_setting(
                 if m not in references
             }
             print(
-                f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test cycles; supervised PSNR "
+                f"fold {fold + 1}/{n_folds}" + (f" (test {fold_names[fold]})" if fold_names else "")
+                + f": {len(train.record_names)} train records, {len(train)} / {len(test)} train / test cycles; supervised PSNR "
                 + ", ".join(f"{m} {v:.2f} dB" for m, v in psnr.items())
                 + f" ({time.perf_counter() - started:.0f} s)",
                 flush=True,
@@ -362,6 +408,8 @@ def evaluate_setting(
         "n_cycles": int(len(records_of_cycle)),
         "n_folds": n_folds,
         "n_train_records": n_train_records,
+        "n_patients": len({keys[i] for fold in folds for i in fold}),
+        "fold_names": fold_names,
         "seconds": time.perf_counter() - started,
         "methods": {},
         "references": {},
@@ -400,14 +448,20 @@ def evaluate_setting(
         for name in supervised
         if name in PRECORDIAL
     }
+    scored_leads = {m: [n for n in (supervised if m in supervised_only else targets) if n in PRECORDIAL and n not in held_out] for m in stacked}
+    report["sources"] = source_breakdown(stacked, records_of_cycle, record_sources, targets, scored_leads)
+    report["seconds"] = time.perf_counter() - started
     return report
 
 
 def _table(report: dict[str, Any]) -> str:
     lines = [
         f"inputs {', '.join(report['inputs'])}; {report['n_records']} records, {report['n_cycles']} cycles, "
-        f"{report['n_folds']}-fold leave-records-out (training records per fold: "
-        + ", ".join(str(n) for n in report["n_train_records"]) + ")",
+        + (
+            f"leave-one-source-out ({', '.join(report['fold_names'])})" if report.get("fold_names")
+            else f"{report['n_folds']}-fold leave-records-out"
+        )
+        + " (training records per fold: " + ", ".join(str(n) for n in report["n_train_records"]) + ")",
         "| method | PSNR supervised | PSNR precordial | " + " | ".join(report["targets"]) + " |",
         "|---|---|---|" + "---|" * len(report["targets"]),
     ]
@@ -428,6 +482,8 @@ def _table(report: dict[str, Any]) -> str:
             f"VR hybrid - VR regression ({probability:.0%} paired bootstrap over records): "
             + ", ".join(f"{k} {d['estimate']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]" for k, d in differences.items())
         )
+    if report.get("sources"):
+        lines.append(source_table(report["sources"]))
     return "\n".join(lines)
 
 
@@ -444,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     status : int
         0 on success.
     """
-    from .cli import add_data_argument, add_linear_path_arguments, linear_path_options, load_shared_records
+    from .cli import add_data_argument, add_linear_path_arguments, linear_path_options, load_all_shared_records, load_shared_records
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_argument(parser)
@@ -454,16 +510,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simulated-epochs", type=int, default=0)
     add_linear_path_arguments(parser)
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
+    parser.add_argument(
+        "--records", default="all", choices=["all", "bundled"],
+        help="all: every usable record of the data folder, folds by patient; bundled: the 36 records "
+        "of ptbdb/ and cinc2021/, record i in fold i %% folds (the earlier figures)",
+    )
+    parser.add_argument(
+        "--leave-one-source-out", action="store_true",
+        help="one fold per source (Georgia, PTB-XL, Chapman, CPSC, LUDB, PTB): train on the others",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the folds, the training draws and the training")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument(
         "--train-records", type=int, default=None,
-        help="train each fold on at most N of its training records, drawn at random (learning curves)",
+        help="train each fold on at most N of its training records, whole patients drawn at random (learning curves)",
     )
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
     arguments = parser.parse_args(argv)
-    records = load_shared_records(arguments.data)
+    patients: list[str] | None = None
+    if arguments.records == "all":
+        records, patients = load_all_shared_records(arguments.data)
+    else:
+        records = load_shared_records(arguments.data)
     if arguments.limit:
         records = records[: arguments.limit]
+        patients = None if patients is None else patients[: arguments.limit]
     settings = {
         "reconstruction": {"inputs": ("I", "II", "V5"), "held_out_views": ()},
         "unseen": {"inputs": ("II", "V2", "V5"), "held_out_views": ("I", "V4")},
@@ -473,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ==", flush=True)
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
-            simulated_epochs=arguments.simulated_epochs, max_train_records=arguments.train_records,
+            simulated_epochs=arguments.simulated_epochs, max_train_records=arguments.train_records, patients=patients,
+            leave_one_source_out=arguments.leave_one_source_out, random_seed=arguments.seed,
             **linear_path_options(arguments), **settings[name],
         )
         print(_table(reports[name]), flush=True)

@@ -1,5 +1,5 @@
 """The Nef-Net protocol's evaluation: cycle scores by their definition, the personal-map and
-best-training-map references."""
+best-training-map references, patient-grouped folds, training draws and the per-source report."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ import numpy as np
 import pytest
 
 from hybridfield.cycles import CycleSet
+from hybridfield.evaluation_splits import (
+    draw_training_records,
+    patient_folds,
+    record_source,
+    source_breakdown,
+    source_folds,
+    source_table,
+)
 from hybridfield.evaluate_hybrid import (
     _regression_prediction,
     best_training_map_reference,
@@ -98,3 +106,89 @@ def test_best_training_map_reference_recognises_the_matching_training_record() -
     ]
     assert chosen == pytest.approx(max(candidates), abs=1e-9)
     assert chosen > min(candidates) + 1.0
+
+
+def _patients(seed: int) -> list[str]:
+    """Patient keys of 51 records: 30 single-record patients and 8 with 1-5 records, shuffled."""
+    rng = np.random.default_rng(seed)
+    keys = [f"cinc2021:E{k:05d}" for k in range(30)]
+    keys += [f"ptbdb:patient{200 + k}" for k in range(8) for _ in range(1 + k % 5)]
+    return [keys[i] for i in rng.permutation(len(keys))]
+
+
+def test_patient_folds_keep_each_patient_in_one_fold_and_are_seeded() -> None:
+    patients = _patients(0)
+    folds = patient_folds(patients, 3, seed=7)
+    assert len(folds) == 3
+    together = np.sort(np.concatenate(folds))
+    np.testing.assert_array_equal(together, np.arange(len(patients)))  # every record once
+    fold_of = {}
+    for fold, index in enumerate(folds):
+        for i in index:
+            assert fold_of.setdefault(patients[i], fold) == fold, f"patient {patients[i]} in two folds"
+    sizes = [len(f) for f in folds]
+    assert max(sizes) - min(sizes) <= 5  # near-equal: at most one patient's records apart
+    again = patient_folds(patients, 3, seed=7)
+    assert all(np.array_equal(a, b) for a, b in zip(folds, again))
+    other = patient_folds(patients, 3, seed=8)
+    assert not all(np.array_equal(a, b) for a, b in zip(folds, other))
+    with pytest.raises(ValueError, match="exceeds the number of patients"):
+        patient_folds(["a", "a", "b"], 3)
+
+
+def test_training_draw_takes_whole_patients() -> None:
+    patients = _patients(1)
+    for size in (1, 5, 20, 45):
+        chosen = draw_training_records(patients, size, np.random.default_rng(size))
+        assert 0 < len(chosen) <= size
+        drawn = {patients[i] for i in chosen}
+        assert sorted(chosen) == [i for i, p in enumerate(patients) if p in drawn]  # whole patients only
+        np.testing.assert_array_equal(chosen, draw_training_records(patients, size, np.random.default_rng(size)))
+    np.testing.assert_array_equal(draw_training_records(patients, 100, np.random.default_rng(0)), np.arange(len(patients)))
+    # one record per patient: the draw of single records the earlier learning curves used
+    singles = [f"record:{i}" for i in range(24)]
+    expected = np.sort(np.random.default_rng(3).choice(24, 7, replace=False))
+    np.testing.assert_array_equal(draw_training_records(singles, 7, np.random.default_rng(3)), expected)
+
+
+def test_record_source_names_the_sub_database() -> None:
+    cases = {
+        ("E07500", "cinc2021:E07500"): "Georgia",
+        ("HR06001", "cinc2021:HR06001"): "PTB-XL",
+        ("JS20004", "cinc2021:JS20004"): "Chapman",
+        ("A0689", "cinc2021:A0689"): "CPSC",
+        ("12", "wfdb:12"): "LUDB",
+        ("s0010_re", "wfdb:s0010_re"): "PTB",
+        ("patient204_s0405_re", "ptbdb:patient204"): "PTB",
+        ("mystery", None): "other",
+    }
+    for (record, patient), source in cases.items():
+        assert record_source(record, patient) == source
+    names, folds = source_folds(["LUDB", "Georgia", "LUDB", "PTB", "Georgia"])
+    assert names == ["Georgia", "LUDB", "PTB"]
+    assert [f.tolist() for f in folds] == [[1, 4], [0, 2], [3]]
+
+
+def test_source_breakdown_scores_each_source_apart() -> None:
+    rng = np.random.default_rng(5)
+    targets = ("III", "V1", "V2")
+    record_sources = ["LUDB", "LUDB", "LUDB", "PTB", "PTB", "PTB", "PTB", "CPSC"]
+    cycle_record = np.repeat(np.arange(8), 3)
+    true_amplitude = np.repeat(rng.uniform(0.5, 3.0, size=(8, 3)), 3, axis=0)
+    psnr = np.where(np.isin(cycle_record, [0, 1, 2]), 20.0, 30.0)[:, None] + np.array([50.0, 0.0, 2.0])
+    perfect = {"psnr": psnr, "amplitude": true_amplitude, "true_amplitude": true_amplitude}
+    flat = {"psnr": psnr - 5.0, "amplitude": np.full_like(true_amplitude, 1.0) + 0.5 * (true_amplitude - 1.0), "true_amplitude": true_amplitude}
+    report = source_breakdown(
+        {"hybrid": perfect, "regression": flat}, cycle_record, record_sources, targets,
+        {"hybrid": ["V1", "V2"], "regression": ["V1", "V2"]},
+    )
+    assert list(report) == ["CPSC", "LUDB", "PTB"]  # SOURCES order
+    assert report["LUDB"]["n_records"] == 3 and report["PTB"]["n_cycles"] == 12
+    assert report["LUDB"]["methods"]["hybrid"]["psnr_precordial"] == pytest.approx(21.0)  # III not precordial
+    assert report["PTB"]["methods"]["regression"]["per_lead"]["V2"]["psnr"] == pytest.approx(27.0)
+    assert report["PTB"]["methods"]["hybrid"]["per_lead"]["V1"]["variance_ratio"] == pytest.approx(1.0)
+    assert report["LUDB"]["methods"]["regression"]["per_lead"]["V2"]["variance_ratio"] == pytest.approx(0.25)
+    assert np.isnan(report["CPSC"]["methods"]["hybrid"]["per_lead"]["V1"]["variance_ratio"])  # one record: undefined
+    table = source_table(report)
+    assert "| PTB (4 rec, 12 cyc) | hybrid | 31.00 |" in table
+    assert table.count("\n") == 2 + 3 * 2 - 1
