@@ -109,7 +109,7 @@ def test_bad_input_names_the_parameter(folder: Path, tmp_path: Path) -> None:
 def test_command_writes_the_dataset(folder: Path, predicted: xr.Dataset, tmp_path: Path) -> None:
     output = tmp_path / "cli.zarr"
     result = subprocess.run(
-        [sys.executable, "-m", "hybridfield.predict_folder", str(folder / "cinc"), "--views", "V1", "V4", "1.2,2.0",
+        [sys.executable, "-m", "hybridfield.predict_archive", str(folder / "cinc"), "--views", "V1", "V4", "1.2,2.0",
          "--output", str(output), "--scheduler", "synchronous"],
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=300,
     )

@@ -1,4 +1,4 @@
-"""Virtual leads for every record of a folder: ``python -m hybridfield.predict_folder``.
+"""Virtual leads for every record of a folder: ``python -m hybridfield.predict_archive``.
 
 Runs the pretrained hybrid panorama (or ``--weights``) on every WFDB record under a folder in
 batches on Dask and writes a zarr store that ``xarray.open_zarr`` reads: ``virtual`` (record x
@@ -7,8 +7,8 @@ view x time, mV, NaN after each record's ``length``), failures in its attributes
 
 Run::
 
-    python -m hybridfield.predict_folder ../shared/data/cinc2021 --views V1 V4 1.57,2.27 --output virtual.zarr
-    python -m hybridfield.predict_folder /data/ptb-xl --views V2 V6 --inputs I II V5 --output ptbxl.zarr --workers 16
+    python -m hybridfield.predict_archive ../shared/data/cinc2021 --views V1 V4 1.57,2.27 --output virtual.zarr
+    python -m hybridfield.predict_archive /data/ptb-xl --views V2 V6 --inputs I II V5 --output ptbxl.zarr --workers 16
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from .batch import add_scheduler_arguments, scheduler_option
 
     parser = argparse.ArgumentParser(
-        prog="python -m hybridfield.predict_folder", description=__doc__.splitlines()[0],
+        prog="python -m hybridfield.predict_archive", description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
     )
     parser.add_argument("folder", help="archive folder (records found by hybridfield.archives.find_records)")

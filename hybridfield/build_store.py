@@ -1,4 +1,4 @@
-"""Build (or extend) the cycle store of an archive: ``python -m hybridfield.build_cycle_store``.
+"""Build (or extend) the cycle store of an archive: ``python -m hybridfield.build_store``.
 
 Cuts the Nef-Net protocol cycles of every WFDB record under a folder (inputs, targets and the
 physical projection with the population prior, as :func:`hybridfield.real_cycles` does) in
@@ -8,9 +8,9 @@ so a second run is a no-op and an interrupted one resumes. Deterministic (no ran
 
 Run::
 
-    python -m hybridfield.build_cycle_store ../shared/data/cinc2021 --root stores
-    python -m hybridfield.build_cycle_store /data/ptb-xl/records500 --root stores --workers 16
-    python -m hybridfield.build_cycle_store /data/ptb-xl --root stores --scheduler tcp://host:8786
+    python -m hybridfield.build_store ../shared/data/cinc2021 --root stores
+    python -m hybridfield.build_store /data/ptb-xl/records500 --root stores --workers 16
+    python -m hybridfield.build_store /data/ptb-xl --root stores --scheduler tcp://host:8786
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from .batch import add_scheduler_arguments, scheduler_option
 
     parser = argparse.ArgumentParser(
-        prog="python -m hybridfield.build_cycle_store", description=__doc__.splitlines()[0],
+        prog="python -m hybridfield.build_store", description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
     )
     parser.add_argument("folder", help="archive folder (records found by hybridfield.archives.find_records)")

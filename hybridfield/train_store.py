@@ -1,6 +1,6 @@
-"""Train the hybrid network from a cycle store, on one or several processes: ``python -m hybridfield.train_distributed``.
+"""Train the hybrid network from a cycle store, on one or several processes: ``python -m hybridfield.train_store``.
 
-Streams the cycles of a store (``python -m hybridfield.build_cycle_store``) through a
+Streams the cycles of a store (``python -m hybridfield.build_store``) through a
 ``DataLoader`` and trains a hybrid NefNet with :func:`hybridfield.train_hybrid`'s loss
 (:func:`hybridfield.distributed.train_distributed`). Under ``torchrun`` every process trains on
 a disjoint share of the cycles and the gradients are averaged (``DistributedDataParallel``,
@@ -10,8 +10,8 @@ gloo on CPU, nccl on CUDA). A checkpoint is written after every epoch and a reru
 
 Run::
 
-    python -m hybridfield.train_distributed --store stores/cycles-<key>.zarr --epochs 30 --checkpoint run.ckpt --output hybrid.pt
-    torchrun --nproc_per_node 2 -m hybridfield.train_distributed --store stores/cycles-<key>.zarr --checkpoint run.ckpt
+    python -m hybridfield.train_store --store stores/cycles-<key>.zarr --epochs 30 --checkpoint run.ckpt --output hybrid.pt
+    torchrun --nproc_per_node 2 -m hybridfield.train_store --store stores/cycles-<key>.zarr --checkpoint run.ckpt
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         0 on success.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m hybridfield.train_distributed", description=__doc__.splitlines()[0],
+        prog="python -m hybridfield.train_store", description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
     )
     parser.add_argument("--store", required=True, help="cycle store directory (cycles-<key>.zarr)")
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         contract["training"] = {
             "store": str(store.path), "store_key": store.key, "records": len(store.records), "cycles": len(store),
             "epochs": history[-1]["epoch"], "final_train_mae_scaled": history[-1]["train_mae"],
-            "random_seed": arguments.random_seed, "command": "python -m hybridfield.train_distributed",
+            "random_seed": arguments.random_seed, "command": "python -m hybridfield.train_store",
             "parameters": network.parameter_count(),
         }
         HybridPanorama(network, input_leads=store.input_names, contract=contract).save(arguments.output)
