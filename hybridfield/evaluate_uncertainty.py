@@ -28,7 +28,7 @@ from .cli import add_data_argument, load_all_shared_records, load_shared_records
 from .ecg import ECG
 from .metrics import PopulationRegression, coverage, interval_score, regression_to_the_mean, rmse
 from .population import CORRELATION_SHRINKAGE, fit_population_model, record_statistics
-from .posterior import POSTERIOR_METHODS, posterior_from_record
+from .posterior import POSTERIOR_METHODS, predict_posterior
 from .preparation import prepare_record
 
 __all__ = ["leave_one_record_out", "main"]
@@ -110,7 +110,7 @@ def leave_one_record_out(
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            posterior = posterior_from_record(
+            posterior = predict_posterior(
                 prepared_records[test], list(available), inputs=list(inputs), draws=draws, tune=tune,
                 random_seed=random_seed + position, progressbar=False, population=population, method=method,
             )

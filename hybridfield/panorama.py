@@ -386,11 +386,11 @@ class HybridPanorama:
         """
         from dataclasses import replace
 
-        from .posterior import posterior_from_record
+        from .posterior import predict_posterior
 
         record = self._record(ecg, warn=True)  # prepared and segmented once for both answers
         input_names = record.input_leads(inputs, self.input_leads)
-        posterior = posterior_from_record(
+        posterior = predict_posterior(
             record, list(views), inputs=input_names, draws=draws, tune=tune, chains=chains,
             random_seed=random_seed, progressbar=progressbar, population=self.population, method=method,
         )

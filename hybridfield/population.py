@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .ecg import ECG
-from .leads import INDEPENDENT_LEADS, STANDARD_LEADS, canonical_lead_name, default_torso, lead_vector_array, view_label
+from .leads import INDEPENDENT_LEADS, LIMB_LEADS, STANDARD_LEADS, canonical_lead_name, default_torso, lead_vector_array, view_label
 from .phases import N_PHASE_BINS, PHASE_BIN_NAMES
 from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 
@@ -38,11 +38,14 @@ __all__ = [
     "RecordStatistics",
     "default_population_model",
     "GAIN_PRIOR_SD",
+    "CORRELATION_SHRINKAGE",
     "BUNDLED_POPULATION_PATH",
 ]
 
 #: Prior standard deviation of log gains (amplifier/contact gain spread of a few percent).
 GAIN_PRIOR_SD = 0.03
+#: Default shrinkage of the leads' deviation correlation towards independence.
+CORRELATION_SHRINKAGE = 0.2
 #: Where the bundled population model lives (rebuilt by ``python -m hybridfield.train_population``).
 BUNDLED_POPULATION_PATH = Path(__file__).with_name("resources") / "population_default.json"
 
@@ -77,6 +80,10 @@ class PopulationModel:
         Torso conductivity used for the nominal lead vectors, S/m.
     metadata : mapping
         Free, JSON-serialisable information about the fit (torso used, shrinkage...).
+    deviation_correlation : (3 n_leads, 3 n_leads) float or None
+        Correlation across records of the leads' lead-vector deviations, each lead's deviation
+        whitened by its own ``lead_covariance`` (rows ``3 i .. 3 i + 2`` are lead ``i``'s), so a
+        measured lead informs its neighbours' deviations (V5 of V4 and V6). None: independent.
     """
 
     lead_names: tuple[str, ...]
@@ -91,6 +98,7 @@ class PopulationModel:
     training_records: tuple[str, ...] = ()
     sigma: float = 0.2
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    deviation_correlation: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return (
@@ -192,8 +200,9 @@ class PopulationModel:
         -------
         statistics : LeadStatistics
         """
+        keys = [canonical_lead_name(name) for name in names]
         return LeadStatistics.stack(
-            [canonical_lead_name(name) for name in names], [self.lead_statistics(name) for name in names]
+            keys, [self.lead_statistics(key) for key in keys], [self.lead_names.index(key) for key in keys]
         )
 
     def views(self, views: Sequence[Any]) -> "LeadStatistics":
@@ -213,11 +222,13 @@ class PopulationModel:
 
         names: list[str] = []
         statistics = []
+        index: list[int] = []
         for view in views:
             if isinstance(view, str):
                 key = canonical_lead_name(view)
                 statistics.append(self.lead_statistics(key))
                 names.append(f"{key} (virtual)")
+                index.append(self.lead_names.index(key))
                 continue
             if np.ndim(view) != 1 or len(view) != 2:
                 raise ValueError(f"views must be lead names or (theta, phi) pairs in radians, got {view!r}")
@@ -225,7 +236,8 @@ class PopulationModel:
             nominal = view_lead_vectors(default_torso(), theta, phi, sigma=self.sigma)
             statistics.append(self.view_statistics(nominal))
             names.append(f"{view_label(theta, phi)} (virtual)")
-        return LeadStatistics.stack(names, statistics)
+            index.append(-1)
+        return LeadStatistics.stack(names, statistics, index)
 
     # -- persistence (plain JSON: no pickles) ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +270,7 @@ class PopulationModel:
             "training_records": list(self.training_records),
             "sigma": self.sigma,
             "metadata": dict(self.metadata),
+            **({} if self.deviation_correlation is None else {"deviation_correlation": self.deviation_correlation.tolist()}),
         }
 
     @classmethod
@@ -304,6 +317,9 @@ class PopulationModel:
             training_records=tuple(data.get("training_records", ())),
             sigma=float(data.get("sigma", 0.2)),
             metadata=dict(data.get("metadata", {})),
+            deviation_correlation=(
+                None if data.get("deviation_correlation") is None else np.asarray(data["deviation_correlation"], dtype=float)
+            ),
         )
 
     def save(self, path: str | Path) -> None:
@@ -429,6 +445,7 @@ def fit_population_model(
     *,
     sigma: float = 0.2,
     shrinkage: float = 0.1,
+    correlation_shrinkage: float = CORRELATION_SHRINKAGE,
 ) -> PopulationModel:
     """Learn heart-vector priors and lead-vector variability from 12-lead records.
 
@@ -448,11 +465,16 @@ def fit_population_model(
     shrinkage : float
         Weight of the pooled covariance mixed into each bin's heart-vector covariance (0..1),
         which keeps sparse bins positive definite.
+    correlation_shrinkage : float
+        Weight of the identity mixed into the correlation of the leads' whitened deviations
+        (0..1; 1 makes the leads independent); see :func:`_deviation_correlation`.
 
     Returns
     -------
     model : PopulationModel
     """
+    if not 0.0 <= correlation_shrinkage <= 1.0:
+        raise ValueError(f"correlation_shrinkage must be in [0, 1], got {correlation_shrinkage!r}")
     if len(ecgs) < 3:
         raise ValueError(f"ecgs must hold at least 3 records to learn population statistics, got {len(ecgs)}")
     statistics = []
@@ -502,6 +524,7 @@ def fit_population_model(
         fallback = np.nanmedian(per_record[:, i])
         residual_variance[i] = np.where(np.isfinite(typical), typical, fallback)
     residual_variance = np.maximum(residual_variance, 1e-8)
+    correlation = _deviation_correlation(deviations, lead_bias, lead_covariance, correlation_shrinkage)
     return PopulationModel(
         lead_names=names,
         nominal_lead_vectors=nominal,
@@ -514,8 +537,54 @@ def fit_population_model(
         band=(float(PREPROCESSING["band_hz"][0]), float(PREPROCESSING["band_hz"][1])),
         training_records=tuple(entry.record for entry in statistics),
         sigma=sigma,
-        metadata={"torso": "geometry.default_torso()", "shrinkage": shrinkage},
+        metadata={"torso": "geometry.default_torso()", "shrinkage": shrinkage, "correlation_shrinkage": correlation_shrinkage},
+        deviation_correlation=correlation,
     )
+
+
+def _deviation_correlation(
+    deviations: np.ndarray, bias: np.ndarray, covariance: np.ndarray, shrinkage: float
+) -> np.ndarray | None:
+    """Correlation (3 L, 3 L) of the leads' deviations, each whitened by its own robust scatter.
+
+    Only neighbouring leads correlate (:func:`_neighbour_mask`); records with every lead are used; each record's whitened deviation of a lead is
+    Huber-clipped at the 99th percentile radius of a 3-D standard normal (3.37), so the
+    heavy-tailed records that the robust scatter sets aside do not set the correlations either.
+    The sample correlation is shrunk towards the identity by ``shrinkage``. None with fewer than
+    ``3 L + 2`` complete records.
+    """
+    complete = deviations[np.all(np.isfinite(deviations), axis=(1, 2))]  # (R, L, 3)
+    n_leads = deviations.shape[1]
+    if len(complete) < 3 * n_leads + 2:
+        return None
+    factors = np.linalg.cholesky(covariance)  # (L, 3, 3)
+    whitened = np.linalg.solve(factors[None], (complete - bias[None])[..., None])[..., 0]  # (R, L, 3)
+    radius = np.linalg.norm(whitened, axis=2, keepdims=True)
+    whitened = whitened * np.minimum(1.0, 3.37 / np.maximum(radius, 1e-12))
+    correlation = np.corrcoef(whitened.reshape(len(complete), -1), rowvar=False)
+    # only neighbours share deviations: the limb leads among themselves (one set of limb
+    # electrodes) and each chest lead with the next (electrodes a few cm apart, one torso region)
+    neighbours = np.kron(_neighbour_mask(n_leads), np.ones((3, 3)))
+    correlation = np.where(neighbours, correlation, 0.0)
+    # masking can leave a matrix that is not positive semi-definite: clip its spectrum, back to unit diagonal
+    eigenvalues, eigenvectors = np.linalg.eigh(correlation)
+    correlation = (eigenvectors * np.maximum(eigenvalues, 1e-3)) @ eigenvectors.T
+    scale = np.sqrt(np.diag(correlation))
+    correlation = correlation / np.outer(scale, scale)
+    return (1.0 - shrinkage) * correlation + shrinkage * np.eye(3 * n_leads)
+
+
+def _neighbour_mask(n_leads: int) -> np.ndarray:
+    """(L, L) bool: leads of :data:`STANDARD_LEADS` whose deviations may correlate."""
+    names = STANDARD_LEADS[:n_leads]
+    limb = np.array([name in LIMB_LEADS for name in names])
+    chest = [int(name[1:]) if name.startswith("V") else None for name in names]
+    mask = np.outer(limb, limb)
+    for i, a in enumerate(chest):
+        for j, b in enumerate(chest):
+            if a is not None and b is not None and abs(a - b) <= 1:
+                mask[i, j] = True
+    return mask
 
 
 def _robust_location_scatter(values: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -566,6 +635,9 @@ class LeadStatistics:
         Population covariance of that deviation.
     residual : (n_leads, n_bins) float, mV^2
         Per-bin residual variance.
+    population_index : tuple of int
+        Each lead's row in the population model (``-1`` for a ``(theta, phi)`` view without
+        training data; empty when unknown).
     """
 
     names: tuple[str, ...]
@@ -573,9 +645,12 @@ class LeadStatistics:
     bias: np.ndarray
     covariance: np.ndarray
     residual: np.ndarray
+    population_index: tuple[int, ...] = ()
 
     @classmethod
-    def stack(cls, names: Sequence[str], statistics: Sequence[tuple[np.ndarray, ...]]) -> "LeadStatistics":
+    def stack(
+        cls, names: Sequence[str], statistics: Sequence[tuple[np.ndarray, ...]], population_index: Sequence[int] = ()
+    ) -> "LeadStatistics":
         """Statistics of several leads from one ``(nominal, bias, covariance, residual)`` tuple each.
 
         Parameters
@@ -584,13 +659,18 @@ class LeadStatistics:
             Lead or view names.
         statistics : sequence of tuple
             As :meth:`PopulationModel.lead_statistics` returns them, one per name.
+        population_index : sequence of int
+            Each name's row in the population model, ``-1`` for views without one.
 
         Returns
         -------
         statistics : LeadStatistics
         """
         nominal, bias, covariance, residual = (np.array(part) for part in zip(*statistics))
-        return cls(names=tuple(names), nominal=nominal, bias=bias, covariance=covariance, residual=residual)
+        return cls(
+            names=tuple(names), nominal=nominal, bias=bias, covariance=covariance, residual=residual,
+            population_index=tuple(int(k) for k in population_index),
+        )
 
     @property
     def centre(self) -> np.ndarray:

@@ -57,14 +57,13 @@ from .leads import (
     single_limb_input,
     with_all_limb_leads,
 )
-from .population import LeadStatistics, PopulationModel, default_population_model
+from .population import GAIN_PRIOR_SD, LeadStatistics, PopulationModel, default_population_model
 from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 from .record_model import RecordModel, build_pymc_model, model_data, sufficient_statistics
 
 __all__ = [
     "PosteriorLeads",
     "predict_posterior",
-    "posterior_from_record",
     "POSTERIOR_METHODS",
     "CORRELATION_TIME",
     "TAIL_DEGREES_OF_FREEDOM",
@@ -384,11 +383,50 @@ def _conditional_draws(
     vector_draws[:, :, order] = ordered
     # Record-level Student-t scale: a normal record most of the time, occasionally an odd one.
     tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
-    output_matrix = outputs.centre + tail[:, None, None] * (outputs.sample_lead_matrix(rng, n_draws) - outputs.centre)
+    output_matrix = outputs.centre + tail[:, None, None] * _output_deviations(inputs, outputs, population, lead_matrix, rng)
     # The views' own non-dipolar residual: the population's, not rescaled by the input fit.
     noise = np.sqrt(outputs.residual[:, bins]) * rng.standard_normal((n_draws, len(outputs.names), n_samples), dtype=np.float32)
     lead_draws = np.einsum("kvi,kit->kvt", output_matrix, vector_draws) + tail[:, None, None] * noise
     return lead_draws, vector_draws
+
+
+def _output_deviations(
+    inputs: LeadStatistics, outputs: LeadStatistics, population: PopulationModel, input_matrix: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Draws (K, V, 3) of the views' lead-vector deviations from their population centre.
+
+    Independent of the inputs without a learned correlation (or for ``(theta, phi)`` views);
+    otherwise, for named views, drawn from their Gaussian conditional given the inputs' deviations
+    of each draw (``input_matrix`` (K, L, 3) minus the inputs' centre), both whitened by the
+    leads' own population scatter: ``e_out | e_in ~ N(R_oi R_ii^-1 e_in, R_oo - R_oi R_ii^-1 R_io)``
+    with ``R`` :attr:`PopulationModel.deviation_correlation`, times an amplifier gain spread of
+    :data:`hybridfield.population.GAIN_PRIOR_SD`.
+    """
+    n_draws = input_matrix.shape[0]
+    deviation = outputs.sample_lead_matrix(rng, n_draws) - outputs.centre
+    correlation = population.deviation_correlation
+    index = np.asarray(outputs.population_index, dtype=int)
+    named = np.flatnonzero(index >= 0) if index.size else np.array([], dtype=int)
+    if correlation is None or named.size == 0 or not inputs.population_index:
+        return deviation
+    blocks = correlation.reshape(len(population.lead_names), 3, len(population.lead_names), 3)
+    given = list(inputs.population_index)
+    wanted = list(index[named])
+
+    def block(rows: list[int], columns: list[int]) -> np.ndarray:
+        return blocks[np.ix_(rows, range(3), columns, range(3))].reshape(3 * len(rows), 3 * len(columns))
+
+    factors = np.linalg.cholesky(population.lead_covariance)
+    whitened = np.linalg.solve(factors[given][None], (input_matrix - inputs.centre)[..., None])[..., 0].reshape(n_draws, -1)
+    regression = np.linalg.solve(block(given, given), block(given, wanted)).T  # R_oi R_ii^-1
+    remaining = block(wanted, wanted) - regression @ block(given, wanted)
+    spread = np.linalg.cholesky(0.5 * (remaining + remaining.T) + 1e-9 * np.eye(len(remaining)))
+    drawn = whitened @ regression.T + rng.standard_normal((n_draws, len(remaining))) @ spread.T
+    conditional = np.einsum("vij,kvj->kvi", factors[wanted], drawn.reshape(n_draws, len(wanted), 3))
+    amplifier = np.exp(GAIN_PRIOR_SD * rng.standard_normal((n_draws, len(wanted))))[..., None]
+    centre = outputs.centre[named]
+    deviation[:, named] = (centre + conditional) * amplifier - centre
+    return deviation
 
 
 def _keep_lead_identities(lead_draws: np.ndarray, views: Sequence[Any], inputs: Sequence[str], signals: np.ndarray) -> np.ndarray:
@@ -432,7 +470,7 @@ def _keep_lead_identities(lead_draws: np.ndarray, views: Sequence[Any], inputs: 
 
 
 def predict_posterior(
-    ecg: ECG,
+    ecg: ECG | PreparedRecord,
     views: Sequence[Any],
     *,
     inputs: Sequence[str] | None = None,
@@ -448,8 +486,10 @@ def predict_posterior(
 
     Parameters
     ----------
-    ecg : ECG
-        The record, mV; its leads named (any subset of the standard 12).
+    ecg : ECG or PreparedRecord
+        The record, mV; its leads named (any subset of the standard 12). A record prepared once
+        (:func:`hybridfield.preparation.prepare_record`) is used as it is, so a caller that asks
+        several questions of one record prepares and segments it once.
     views : sequence
         Views to synthesise: lead names (``"V1"``) or ``(theta, phi)`` pairs in radians.
     inputs : sequence of str, optional
@@ -489,14 +529,12 @@ def predict_posterior(
     draw is replaced by its least-squares fit that keeps Einthoven's and Goldberger's identities
     with the measurement, so in every draw I + III equals the measured II.
     """
-    if not isinstance(ecg, ECG):
+    if not isinstance(ecg, (ECG, PreparedRecord)):
         raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
     _check_request(views, draws, tune, chains, method)
-    record = prepare_record(ecg, warn=True)
-    return posterior_from_record(
-        record, views, inputs=inputs, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
-        progressbar=progressbar, population=population, method=method,
-    )
+    population = default_population_model() if population is None else population
+    record = ecg if isinstance(ecg, PreparedRecord) else prepare_record(ecg, warn=True)
+    return _posterior(record, views, inputs, population, draws, tune, chains, random_seed, progressbar, method)
 
 
 def _check_request(views: Sequence[Any], draws: int, tune: int, chains: int, method: str) -> None:
@@ -509,34 +547,19 @@ def _check_request(views: Sequence[Any], draws: int, tune: int, chains: int, met
         raise ValueError(f"method must be one of {POSTERIOR_METHODS}, got {method!r}")
 
 
-def posterior_from_record(
+def _posterior(
     record: PreparedRecord,
     views: Sequence[Any],
-    *,
-    inputs: Sequence[str] | None = None,
-    draws: int = 500,
-    tune: int = 300,
-    chains: int = 2,
-    random_seed: int | None = None,
-    progressbar: bool = True,
-    population: PopulationModel | None = None,
-    method: str = "laplace",
+    inputs: Sequence[str] | None,
+    population: PopulationModel,
+    draws: int,
+    tune: int,
+    chains: int,
+    random_seed: int | None,
+    progressbar: bool,
+    method: str,
 ) -> PosteriorLeads:
-    """:func:`predict_posterior` of a record prepared once (:func:`hybridfield.preparation.prepare_record`).
-
-    Parameters
-    ----------
-    record : PreparedRecord
-        The prepared, segmented record.
-    views, inputs, draws, tune, chains, random_seed, progressbar, population, method
-        As :func:`predict_posterior`.
-
-    Returns
-    -------
-    posterior : PosteriorLeads
-    """
-    population = default_population_model() if population is None else population
-    _check_request(views, draws, tune, chains, method)
+    """The posterior of a prepared record (the body of :func:`predict_posterior`)."""
     if (float(population.fs), tuple(population.band)) != (float(PREPROCESSING["fs"]), tuple(PREPROCESSING["band_hz"])):
         raise ValueError(
             f"population was fitted at {population.fs:g} Hz, band {population.band}; records are prepared at "

@@ -88,3 +88,44 @@ def test_lead_and_view_statistics(population) -> None:
     np.testing.assert_array_equal(views.bias[1], np.zeros(3))  # no training data for an angle pair
     with pytest.raises(ValueError, match="no population statistics"):
         population.leads(["V9"])
+
+
+def _statistics_with_deviations(deviations: np.ndarray):
+    """RecordStatistics of simulated record 0 with the given lead deviations (one per record)."""
+    from dataclasses import replace
+
+    from hybridfield.population import record_statistics
+
+    base = record_statistics(simulate_record(0)[0])
+    return [replace(base, record=f"r{k}", deviation=value) for k, value in enumerate(deviations)]
+
+
+def test_neighbouring_chest_leads_share_their_deviations() -> None:
+    """Deviations that V4, V5 and V6 share (one electrode-placement offset for the three) show as
+    a correlation of their whitened deviations; leads that are not neighbours stay independent,
+    and the correlation is a valid one (symmetric, unit diagonal, positive definite)."""
+    rng = np.random.default_rng(0)
+    n_records = 120
+    deviations = rng.normal(0.0, 5.0, (n_records, len(STANDARD), 3))
+    shared = rng.normal(0.0, 20.0, (n_records, 1, 3))
+    lateral = [STANDARD.index(name) for name in ("V4", "V5", "V6")]
+    deviations[:, lateral] += shared
+    population = fit_population_model(_statistics_with_deviations(deviations))
+    correlation = population.deviation_correlation
+    assert correlation.shape == (36, 36)
+    np.testing.assert_allclose(correlation, correlation.T, atol=1e-12)
+    np.testing.assert_allclose(np.diag(correlation), 1.0, atol=1e-12)
+    assert np.linalg.eigvalsh(correlation).min() > 0
+    blocks = correlation.reshape(12, 3, 12, 3)
+    v4, v5, v6, v1 = (STANDARD.index(name) for name in ("V4", "V5", "V6", "V1"))
+    assert np.mean(np.diagonal(blocks[v5, :, v6, :])) > 0.5  # the shared offset
+    # not neighbours (V4 and V6 are two electrodes apart): masked, up to what keeps the matrix
+    # positive definite
+    assert np.abs(blocks[v4, :, v6, :]).max() < 0.1
+    assert np.abs(blocks[v1, :, v5, :]).max() < 0.1
+    # independent leads, or too few records, give no correlation to learn
+    assert fit_population_model(_statistics_with_deviations(deviations[:30])).deviation_correlation is None
+    independent = fit_population_model(_statistics_with_deviations(deviations), correlation_shrinkage=1.0)
+    np.testing.assert_allclose(independent.deviation_correlation, np.eye(36), atol=1e-12)
+    round_trip = PopulationModel.from_dict(population.to_dict())
+    np.testing.assert_array_equal(round_trip.deviation_correlation, correlation)

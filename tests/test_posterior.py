@@ -444,6 +444,7 @@ def e07500_record() -> ECG:
         (["V1"], {"draws": 2.5}, ValueError, "draws"),
         (["V1"], {"tune": -1}, ValueError, "tune"),
         (["V1"], {"chains": 0}, ValueError, "chains"),
+        (["V1"], {"method": "mcmc"}, ValueError, "method must be one of"),
     ],
 )
 def test_predict_posterior_rejects_bad_arguments(e07500_record, population, views, kwargs, error, match) -> None:
@@ -526,3 +527,45 @@ def test_flat_leads_dropped_with_warning_when_inputs_not_given(js20004, populati
     assert np.all(np.isfinite(posterior.draws))
 
 
+
+
+def test_laplace_mode_agrees_with_nuts(ptb, ptb_posterior, population) -> None:
+    """The Laplace mode (the default) and NUTS (the reference) draw the same posterior within
+    Monte Carlo and approximation error: means within a tenth of the band, widths within 15 %,
+    on the PTB record from I, II, V5 (NUTS: the module's posterior, 2 chains x 100 draws)."""
+    nuts, _ = ptb_posterior
+    laplace = _quiet_posterior(ptb, ["V1", "v2", VIEW], inputs=list(INPUTS), draws=400, random_seed=3, population=population)
+    assert laplace.metadata["method"] == "laplace" and nuts.metadata["method"] == "nuts"
+    assert laplace.nuisance["log_gain"].shape == (1, 400, 3)
+    width_laplace = np.mean(np.subtract(*laplace.interval(0.9)[::-1]), axis=1)
+    width_nuts = np.mean(np.subtract(*nuts.interval(0.9)[::-1]), axis=1)
+    print(f"\nmean 90 % width (mV): Laplace {np.round(width_laplace, 3)}, NUTS {np.round(width_nuts, 3)}")
+    np.testing.assert_allclose(width_laplace, width_nuts, rtol=0.15)
+    mean_gap = np.sqrt(np.mean((laplace.mean - nuts.mean) ** 2, axis=1))
+    assert np.all(mean_gap < 0.1 * width_nuts), f"rms gap of the means {mean_gap} vs widths {width_nuts}"
+    # and the nuisance parameters' posterior means agree with NUTS' within its spread
+    for name in ("log_gain", "log_noise_scale"):
+        a, b = laplace.nuisance[name].reshape(400, -1), nuts.nuisance[name].reshape(200, -1)
+        assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 0.5 * b.std(axis=0) + 1e-3), name
+
+
+def test_a_measured_neighbour_narrows_a_views_lead_vector(population) -> None:
+    """With a learned correlation of V5's and V6's deviations, V6's deviation is drawn given V5's:
+    it follows V5's and spreads less than without the correlation."""
+    from dataclasses import replace
+
+    n = len(population.lead_names)
+    correlation = np.eye(3 * n)
+    v5, v6 = population.lead_names.index("V5"), population.lead_names.index("V6")
+    for axis in range(3):
+        correlation[3 * v5 + axis, 3 * v6 + axis] = correlation[3 * v6 + axis, 3 * v5 + axis] = 0.9
+    correlated = replace(population, deviation_correlation=correlation)
+    inputs, outputs = correlated.leads(["V5"]), correlated.views(["V6"])
+    factor = np.linalg.cholesky(correlated.lead_covariance[v5])
+    shift = factor @ np.array([1.5, -1.0, 0.5])  # the input's deviation, 1-2 of its own sd per axis
+    input_matrix = np.broadcast_to(inputs.centre + shift, (4000, 1, 3))
+    with_neighbour = posterior_module._output_deviations(inputs, outputs, correlated, input_matrix, np.random.default_rng(0))
+    alone = posterior_module._output_deviations(inputs, outputs, population, input_matrix, np.random.default_rng(0))
+    whitened = np.linalg.solve(np.linalg.cholesky(correlated.lead_covariance[v6]), with_neighbour[:, 0].T).T
+    np.testing.assert_allclose(whitened.mean(axis=0), 0.9 * np.array([1.5, -1.0, 0.5]), atol=0.1)
+    assert np.all(with_neighbour[:, 0].std(axis=0) < 0.6 * alone[:, 0].std(axis=0))
