@@ -41,6 +41,8 @@ import numpy as np
 
 from geometry.validation import as_finite_array
 
+from ._inverse_checks import non_negative_scalar
+
 __all__ = [
     "VCG_TRANSFORM_LEADS",
     "FRANK_LEADS",
@@ -390,12 +392,7 @@ def model_transform(
             raise ValueError(f"weights must have shape (8,), got shape {weight_vector.shape}")
         if np.any(weight_vector <= 0):
             raise ValueError(f"weights must all be positive, got {weight_vector.tolist()}")
-    try:
-        ridge_value = float(ridge)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"ridge must be a non-negative number, got {ridge!r}") from error
-    if not np.isfinite(ridge_value) or ridge_value < 0:
-        raise ValueError(f"ridge must be a finite non-negative number, got {ridge_value}")
+    ridge_value = non_negative_scalar(ridge, "ridge")
 
     weighted = lead_matrix * weight_vector[:, np.newaxis]  # W L8, (8, 3)
     normal = weighted.T @ weighted + ridge_value * np.eye(3)

@@ -27,6 +27,8 @@ __all__ = [
     "BeatSegmentation",
     "BEAT_QUALITY_FLAGS",
     "DELINEATION_LIMITS",
+    "NEUROKIT_WAVE_KEYS",
+    "readonly_copy",
     "segment_beats",
 ]
 
@@ -58,7 +60,8 @@ _MEDIAN_CROSSING_TOLERANCE = 0.02
 #: Pass band, Hz, of the polarity-free detection signal (where the QRS has its energy).
 _QRS_BAND = (5.0, 20.0)
 _METHODS = ("prominence", "dwt", "cwt", "peak")
-_NK_KEYS = {
+#: NeuroKit2's ``ecg_delineate`` key of each wave boundary: boundary name -> key.
+NEUROKIT_WAVE_KEYS: dict[str, str] = {
     "p_onset": "ECG_P_Onsets",
     "p_offset": "ECG_P_Offsets",
     "qrs_onset": "ECG_R_Onsets",
@@ -69,8 +72,18 @@ _NK_KEYS = {
 _BOUNDARIES = ("p_onset", "p_offset", "qrs_onset", "r_peak", "qrs_offset", "t_onset", "t_offset")
 
 
-def _readonly(array: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``array``."""
+def readonly_copy(array: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``array`` (the frozen arrays of the beat and cycle dataclasses).
+
+    Parameters
+    ----------
+    array : array_like
+
+    Returns
+    -------
+    copy : ndarray
+        Not writeable.
+    """
     array = np.array(array, copy=True)
     array.flags.writeable = False
     return array
@@ -155,9 +168,9 @@ class BeatSegmentation:
             values = np.asarray(getattr(self, name))
             if values.shape != (n_beats,):
                 raise ValueError(f"{name} must have shape ({n_beats},) like r_peak, got {values.shape}")
-            object.__setattr__(self, name, _readonly(values.astype(np.int64)))
-        object.__setattr__(self, "valid", _readonly(np.asarray(self.valid, dtype=bool)))
-        object.__setattr__(self, "beat_quality", _readonly(np.asarray(self.beat_quality, dtype="<U16")))
+            object.__setattr__(self, name, readonly_copy(values.astype(np.int64)))
+        object.__setattr__(self, "valid", readonly_copy(np.asarray(self.valid, dtype=bool)))
+        object.__setattr__(self, "beat_quality", readonly_copy(np.asarray(self.beat_quality, dtype="<U16")))
         for name in ("valid", "beat_quality"):
             if getattr(self, name).shape != (n_beats,):
                 raise ValueError(f"{name} must have shape ({n_beats},), got {getattr(self, name).shape}")
@@ -384,7 +397,7 @@ def _delineate(
 ) -> dict[str, np.ndarray]:
     """``nk.ecg_delineate`` -> boundary name -> (n_beats,) int64 with -1 for missing."""
     _, waves = nk.ecg_delineate(cleaned, r_peaks, sampling_rate=fs, method=method)
-    return {name: _as_index_array(waves.get(key), r_peaks.size, n_samples) for name, key in _NK_KEYS.items()}
+    return {name: _as_index_array(waves.get(key), r_peaks.size, n_samples) for name, key in NEUROKIT_WAVE_KEYS.items()}
 
 
 def _multilead_bounds(
@@ -396,7 +409,7 @@ def _multilead_bounds(
     R peaks do not pair one to one with ``r_peaks`` are left out.
     """
     fs, n_beats = ecg.fs, r_peaks.size
-    found: dict[str, list[np.ndarray]] = {name: [] for name in _NK_KEYS}
+    found: dict[str, list[np.ndarray]] = {name: [] for name in NEUROKIT_WAVE_KEYS}
     used = []
     for name in leads:
         cleaned = np.asarray(nk.ecg_clean(ecg[name], sampling_rate=fs), dtype=np.float64)
@@ -538,7 +551,7 @@ def segment_beats(
         else:
             detection_leads = (lead_used,)
             r_peaks = _peaks(nk, cleaned, fs)
-        bounds = {name: np.full(r_peaks.size, -1, dtype=np.int64) for name in _NK_KEYS}
+        bounds = {name: np.full(r_peaks.size, -1, dtype=np.int64) for name in NEUROKIT_WAVE_KEYS}
         delineation_leads: tuple[str, ...] = ()
         if r_peaks.size >= 2 and multilead:
             bounds, delineation_leads = _multilead_bounds(nk, ecg, list(usable_leads), r_peaks, method)

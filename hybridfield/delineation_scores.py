@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .beats import NEUROKIT_WAVE_KEYS
 from .leads import canonical_lead_name
 
 __all__ = [
@@ -60,14 +61,6 @@ LUDB_LEADS: tuple[str, ...] = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2"
 _ALL_BOUNDARIES = ("p_onset", "p_offset", "qrs_onset", "qrs_offset", "t_onset", "t_offset")
 #: QRS peaks of different leads more than this far apart, s, start a new beat when grouping leads.
 _BEAT_GAP = 0.15
-_NK_KEYS = {
-    "p_onset": "ECG_P_Onsets",
-    "p_offset": "ECG_P_Offsets",
-    "qrs_onset": "ECG_R_Onsets",
-    "qrs_offset": "ECG_R_Offsets",
-    "t_onset": "ECG_T_Onsets",
-    "t_offset": "ECG_T_Offsets",
-}
 _EARLIEST = ("p_onset", "qrs_onset", "t_onset")  # onsets: earliest over leads in the global reference
 
 
@@ -500,7 +493,7 @@ def neurokit_delineation(signal: np.ndarray, fs: float, *, method: str = "dwt") 
             _, waves = nk.ecg_delineate(cleaned, r_peak, sampling_rate=fs, method=method)
         except Exception:  # noqa: BLE001 - a NeuroKit2 failure on a record is a delineation that found nothing
             waves = {}
-    for name, key in _NK_KEYS.items():
+    for name, key in NEUROKIT_WAVE_KEYS.items():
         values = np.asarray(waves.get(key, []), dtype=np.float64).ravel()
         index = np.full(r_peak.size, -1, dtype=np.int64)
         if values.size == r_peak.size:

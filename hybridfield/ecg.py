@@ -616,9 +616,8 @@ class ECG:
         -------
         ecg : ECG
         """
-        filtered = filters.bandpass(self._signals, self._fs, low, high, order=order)
         step = f"bandpass {float(low):g}-{float(high):g} Hz (Butterworth order {order}, zero-phase)"
-        return self._derived(filtered, step=step)
+        return self._derived(filters.bandpass(self._signals, self._fs, low, high, order=order), step=step)
 
     def highpass(self, cutoff: float = 0.5, *, order: int = 2) -> ECG:
         """Zero-phase Butterworth high-pass (baseline wander): :func:`hybridfield.filters.highpass`.
@@ -635,8 +634,7 @@ class ECG:
         ecg : ECG
             Same leads, ``fs`` and length; the step is recorded in ``metadata["processing"]``.
         """
-        filtered = filters.highpass(self._signals, self._fs, cutoff, order=order)
-        return self._derived(filtered, step=f"highpass {float(cutoff):g} Hz (Butterworth order {order}, zero-phase)")
+        return self._one_edge("highpass", cutoff, order)
 
     def lowpass(self, cutoff: float = 40.0, *, order: int = 2) -> ECG:
         """Zero-phase Butterworth low-pass: :func:`hybridfield.filters.lowpass` on every lead.
@@ -653,8 +651,11 @@ class ECG:
         ecg : ECG
             Same leads, ``fs`` and length; the step is recorded in ``metadata["processing"]``.
         """
-        filtered = filters.lowpass(self._signals, self._fs, cutoff, order=order)
-        return self._derived(filtered, step=f"lowpass {float(cutoff):g} Hz (Butterworth order {order}, zero-phase)")
+        return self._one_edge("lowpass", cutoff, order)
+
+    def _one_edge(self, kind: str, cutoff: float, order: int) -> ECG:  # highpass, lowpass
+        step = f"{kind} {float(cutoff):g} Hz (Butterworth order {order}, zero-phase)"
+        return self._derived(getattr(filters, kind)(self._signals, self._fs, cutoff, order=order), step=step)
 
     def notch(self, frequency: float, *, quality: float = 30.0) -> ECG:
         """Zero-phase notch at ``frequency`` Hz (e.g. 50 or 60 mains): :func:`hybridfield.filters.notch`.

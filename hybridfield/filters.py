@@ -60,6 +60,17 @@ def _zero_phase(sos: np.ndarray, signals: np.ndarray, description: str) -> np.nd
         ) from error
 
 
+def _one_edge(signals: Any, fs: float, cutoff: float, order: int, kind: str) -> np.ndarray:
+    """The zero-phase Butterworth ``kind`` ("highpass" or "lowpass") at ``cutoff`` Hz."""
+    from scipy.signal import butter
+
+    array = _as_signals(signals)
+    rate = as_positive_scalar(fs, "fs", "Hz")
+    cutoff_hz = _as_frequency(cutoff, "cutoff", rate)
+    sos = butter(_as_order(order), cutoff_hz, btype=kind, fs=rate, output="sos")
+    return _zero_phase(sos, array, f"{kind} {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+
+
 def bandpass(signals: Any, fs: float, low: float = 0.5, high: float = 40.0, *, order: int = 2) -> np.ndarray:
     """Zero-phase Butterworth band-pass (``scipy.signal.butter`` sos + ``sosfiltfilt``).
 
@@ -113,13 +124,7 @@ def highpass(signals: Any, fs: float, cutoff: float = 0.5, *, order: int = 2) ->
     -------
     filtered : (n_leads, n_samples) float, mV
     """
-    from scipy.signal import butter
-
-    array = _as_signals(signals)
-    rate = as_positive_scalar(fs, "fs", "Hz")
-    cutoff_hz = _as_frequency(cutoff, "cutoff", rate)
-    sos = butter(_as_order(order), cutoff_hz, btype="highpass", fs=rate, output="sos")
-    return _zero_phase(sos, array, f"highpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+    return _one_edge(signals, fs, cutoff, order, "highpass")
 
 
 def lowpass(signals: Any, fs: float, cutoff: float = 40.0, *, order: int = 2) -> np.ndarray:
@@ -140,13 +145,7 @@ def lowpass(signals: Any, fs: float, cutoff: float = 40.0, *, order: int = 2) ->
     -------
     filtered : (n_leads, n_samples) float, mV
     """
-    from scipy.signal import butter
-
-    array = _as_signals(signals)
-    rate = as_positive_scalar(fs, "fs", "Hz")
-    cutoff_hz = _as_frequency(cutoff, "cutoff", rate)
-    sos = butter(_as_order(order), cutoff_hz, btype="lowpass", fs=rate, output="sos")
-    return _zero_phase(sos, array, f"lowpass {cutoff_hz:g} Hz (Butterworth order {order}, zero-phase)")
+    return _one_edge(signals, fs, cutoff, order, "lowpass")
 
 
 def notch(signals: Any, fs: float, frequency: float, *, quality: float = 30.0) -> np.ndarray:

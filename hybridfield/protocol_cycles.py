@@ -22,7 +22,7 @@ import numpy as np
 
 from geometry.validation import as_finite_array, as_positive_scalar
 
-from .beats import BeatSegmentation
+from .beats import BeatSegmentation, readonly_copy
 from .ecg import ECG
 
 __all__ = [
@@ -36,13 +36,6 @@ __all__ = [
 #: Region labels of a Nef-Net cycle, by integer code (the index in this tuple).
 REGION_NAMES: tuple[str, ...] = ("P", "PR", "QRS", "ST", "T", "TP", "padding")
 _PADDING = REGION_NAMES.index("padding")
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``array``."""
-    array = np.array(array, copy=True)
-    array.flags.writeable = False
-    return array
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,10 +106,10 @@ class BeatSet:
                 values = np.full(n_beats, -1, dtype=np.int64)
             if values.shape != (n_beats,):
                 raise ValueError(f"{name} must have shape ({n_beats},), got {values.shape}")
-            object.__setattr__(self, name, _readonly(values))
-        object.__setattr__(self, "signals", _readonly(signals))
-        object.__setattr__(self, "regions", _readonly(regions.astype(np.int8)))
-        object.__setattr__(self, "lengths", _readonly(lengths))
+            object.__setattr__(self, name, readonly_copy(values))
+        object.__setattr__(self, "signals", readonly_copy(signals))
+        object.__setattr__(self, "regions", readonly_copy(regions.astype(np.int8)))
+        object.__setattr__(self, "lengths", readonly_copy(lengths))
         object.__setattr__(self, "lead_names", tuple(self.lead_names))
         object.__setattr__(self, "fs", as_positive_scalar(self.fs, "fs", "Hz"))
 
