@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from _shared_data import DATA, DELINEATION_RECORDS, ecgs, nk, segmentations  # noqa: F401 (fixtures)
 from hybridfield.beats import BeatSegmentation, segment_beats
 from hybridfield.ecg import ECG, LeadNotFoundError
 from hybridfield.io import read_wfdb
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-RECORDS = {
-    "s0010_re": DATA / "ptbdb" / "s0010_re",  # 1000 Hz, 38.4 s, 15 leads
-    "E07500": DATA / "cinc2021" / "E07500",  # 500 Hz, 10 s, slow (57 bpm)
-    "HR06000": DATA / "cinc2021" / "HR06000",
-    "JS20000": DATA / "cinc2021" / "JS20000",  # tachycardia
-}
 ORDER = ("p_onset", "qrs_onset", "r_peak", "qrs_offset", "t_offset")
 BOUNDARIES = ("p_onset", "p_offset", "qrs_onset", "r_peak", "qrs_offset", "t_onset", "t_offset")
-
-
-@pytest.fixture(scope="module")
-def nk():
-    # NeuroKit2 does the delineation; it must be installed for these tests to mean anything.
-    return pytest.importorskip("neurokit2", reason="segment_beats needs neurokit2")
-
-
-@pytest.fixture(scope="module")
-def ecgs() -> dict[str, ECG]:
-    loaded = {}
-    for name, path in RECORDS.items():
-        if not path.with_suffix(".hea").exists():
-            pytest.fail(f"record {path} is missing: the shared data must lie beside the repository at {DATA}")
-        loaded[name] = read_wfdb(path)
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def segmentations(nk, ecgs) -> dict[str, BeatSegmentation]:
-    return {name: segment_beats(ecg) for name, ecg in ecgs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +34,7 @@ def _matched_fraction(found: np.ndarray, reference: np.ndarray, tolerance: int) 
 # ------------------------------------------------------------------ segmentation
 
 
-@pytest.mark.parametrize("record", list(RECORDS))
+@pytest.mark.parametrize("record", list(DELINEATION_RECORDS))
 def test_plausible_number_of_beats(record: str, ecgs, segmentations) -> None:
     ecg, segmentation = ecgs[record], segmentations[record]
     assert segmentation.fs == ecg.fs and segmentation.n_samples == ecg.n_samples
@@ -79,7 +50,7 @@ def test_plausible_number_of_beats(record: str, ecgs, segmentations) -> None:
     assert segmentation.n_valid >= 0.6 * segmentation.n_beats
 
 
-@pytest.mark.parametrize("record", list(RECORDS))
+@pytest.mark.parametrize("record", list(DELINEATION_RECORDS))
 def test_boundaries_are_ordered_in_valid_beats(record: str, segmentations) -> None:
     segmentation = segmentations[record]
     for name in BOUNDARIES:
@@ -99,7 +70,7 @@ def test_boundaries_are_ordered_in_valid_beats(record: str, segmentations) -> No
     assert np.all(segmentation.beat_quality[missing] == "missing_waves")
 
 
-@pytest.mark.parametrize("record", list(RECORDS))
+@pytest.mark.parametrize("record", list(DELINEATION_RECORDS))
 def test_robust_detection_ignores_an_inverted_lead(record: str, ecgs, segmentations, single_lead) -> None:
     ecg, upright = ecgs[record], segmentations[record]
     flipped = segment_beats(_inverted(ecg, "II"))

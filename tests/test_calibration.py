@@ -13,25 +13,8 @@ import numpy as np
 import pytest
 
 import forward
+from _heart_vectors import FS, heart, leads, rows  # noqa: F401 (fixtures)
 from forward.calibration import LeadCalibration, calibrate_leads
-from geometry import default_torso
-
-FS = 500.0
-
-
-@pytest.fixture(scope="module")
-def leads() -> tuple[tuple[str, ...], np.ndarray]:
-    names, matrix = forward.lead_matrix(default_torso(), "standard12")
-    return names, matrix
-
-
-@pytest.fixture(scope="module")
-def heart() -> tuple[np.ndarray, object]:
-    return forward.simulate_heart_vector(10.0, FS, random_seed=3, return_annotations=True)
-
-
-def rows(names: tuple[str, ...], wanted: tuple[str, ...]) -> list[int]:
-    return [names.index(name) for name in wanted]
 
 
 def test_calibration_names_are_forward_top_level_names():

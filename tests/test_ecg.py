@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _shared_data import CINC, PTB_RECORD, flat_lead_examples, ptb  # noqa: F401 (fixtures)
 from geometry import STANDARD_LEAD_ANGLES
 from hybridfield import filters
 from hybridfield.ecg import ECG, LeadNotFoundError
 from hybridfield.io import read_wfdb, read_wfdb_folder
 from hybridfield.leads import STANDARD_LEADS, canonical_lead_name
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-PTB_RECORD = DATA / "ptbdb" / "s0010_re"
-CINC = DATA / "cinc2021"
-
-
-def _require(record: Path) -> Path:
-    if not record.with_suffix(".hea").exists():
-        pytest.fail(f"record {record} is missing: the shared data must lie beside the repository at {DATA}")
-    return record
-
-
-@pytest.fixture(scope="module")
-def ptb() -> ECG:
-    return read_wfdb(_require(PTB_RECORD))
-
 
 def _synthetic(n_leads: int = 3, n_samples: int = 2000, fs: float = 500.0) -> ECG:
     rng = np.random.default_rng(0)
@@ -81,13 +65,7 @@ def test_saturated_lead_is_detected() -> None:
 
 def test_flat_leads_threshold_and_constant_runs() -> None:
     fs = 500.0
-    rng = np.random.default_rng(2)
-    signal = rng.normal(0, 0.3, 5000)
-    tiny = rng.normal(0, 0.001, 5000)  # 1 uV noise: dead channel
-    spiky = np.zeros(5000)
-    spiky[[100, 2000]] = 3.0  # dead channel with two spikes
-    held = signal.copy()
-    held[1000:4500] = 0.2  # a value held over 70 % of the record
+    signal, tiny, spiky, held = flat_lead_examples()
     ecg = ECG.from_array(np.stack([signal, tiny, spiky, held]), fs, ["I", "II", "III", "aVF"])
     assert ecg.flat_leads() == ("II", "III", "aVF")
     assert ecg.flat_leads(threshold_mv=1e-4, max_constant_fraction=0.8) == ("III",)

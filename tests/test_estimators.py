@@ -13,41 +13,14 @@ import numpy as np
 import pytest
 
 import forward
+from _heart_vectors import FS, heart, leads, prior, rows  # noqa: F401 (fixtures)
 from forward.estimators import (
     GaussianHeartVector,
     least_squares_heart_vector,
     smooth_heart_vector,
     tikhonov_heart_vector,
 )
-from forward.prior import HeartVectorPrior, fit_heart_vector_prior, phase_labels_from_annotations
-from geometry import default_torso
-
-FS = 500.0
-
-
-@pytest.fixture(scope="module")
-def leads() -> tuple[tuple[str, ...], np.ndarray]:
-    names, matrix = forward.lead_matrix(default_torso(), "standard12")
-    return names, matrix
-
-
-@pytest.fixture(scope="module")
-def heart() -> tuple[np.ndarray, object]:
-    return forward.simulate_heart_vector(10.0, FS, random_seed=3, return_annotations=True)
-
-
-@pytest.fixture(scope="module")
-def prior() -> HeartVectorPrior:
-    vectors, labels = [], []
-    for seed in (10, 11, 12):
-        p, notes = forward.simulate_heart_vector(10.0, FS, random_seed=seed, return_annotations=True)
-        vectors.append(p)
-        labels.append(phase_labels_from_annotations(notes, p.shape[1]))
-    return fit_heart_vector_prior(vectors, labels)
-
-
-def rows(names: tuple[str, ...], wanted: tuple[str, ...]) -> list[int]:
-    return [names.index(name) for name in wanted]
+from forward.prior import phase_labels_from_annotations
 
 
 def random_spd(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:

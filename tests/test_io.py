@@ -8,25 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _shared_data import CINC, PTB_RECORD, ptb, require_record  # noqa: F401 (fixtures)
 from hybridfield.ecg import ECG
 from hybridfield.io import read_wfdb, read_wfdb_folder
 from hybridfield.leads import STANDARD_LEADS
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-PTB_RECORD = DATA / "ptbdb" / "s0010_re"
-CINC = DATA / "cinc2021"
-
-
-def _require(record: Path) -> Path:
-    if not record.with_suffix(".hea").exists():
-        pytest.fail(f"record {record} is missing: the shared data must lie beside the repository at {DATA}")
-    return record
-
-
-@pytest.fixture(scope="module")
-def ptb() -> ECG:
-    return read_wfdb(_require(PTB_RECORD))
-
 
 # ------------------------------------------------------------------ reading real records
 
@@ -59,7 +44,7 @@ def test_ptb_raw_data_obey_einthoven_and_goldberger(ptb: ECG) -> None:
 
 @pytest.mark.parametrize("record", ["E07500", "E07509", "HR06000", "JS20000"])
 def test_read_challenge_records(record: str) -> None:
-    ecg = read_wfdb(_require(CINC / record))
+    ecg = read_wfdb(require_record(CINC / record))
     assert ecg.lead_names == STANDARD_LEADS
     record_seconds = ecg.duration
     assert ecg.fs == 500.0 and ecg.n_samples == 5000 and record_seconds == pytest.approx(10.0)

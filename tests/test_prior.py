@@ -12,24 +12,8 @@ import numpy as np
 import pytest
 
 import forward
+from _heart_vectors import FS, heart, prior  # noqa: F401 (fixtures)
 from forward.prior import PHASE_NAMES, HeartVectorPrior, fit_heart_vector_prior, phase_labels_from_annotations
-
-FS = 500.0
-
-
-@pytest.fixture(scope="module")
-def heart() -> tuple[np.ndarray, object]:
-    return forward.simulate_heart_vector(10.0, FS, random_seed=3, return_annotations=True)
-
-
-@pytest.fixture(scope="module")
-def prior() -> HeartVectorPrior:
-    vectors, labels = [], []
-    for seed in (10, 11, 12):
-        p, notes = forward.simulate_heart_vector(10.0, FS, random_seed=seed, return_annotations=True)
-        vectors.append(p)
-        labels.append(phase_labels_from_annotations(notes, p.shape[1]))
-    return fit_heart_vector_prior(vectors, labels)
 
 
 def test_prior_names_are_forward_top_level_names():

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from hybridfield.beats import BeatSegmentation, segment_beats
-from hybridfield.ecg import ECG
-from hybridfield.io import read_wfdb
+from _shared_data import ecgs, nk, segmentations  # noqa: F401 (fixtures)
 from hybridfield.leads import STANDARD_LEADS
 from hybridfield.protocol_cycles import REGION_NAMES, BeatSet, minmax_denormalise, minmax_normalise, nefnet_beats
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-RECORDS = {
-    "s0010_re": DATA / "ptbdb" / "s0010_re",  # 1000 Hz, 38.4 s, 15 leads
-    "E07500": DATA / "cinc2021" / "E07500",  # 500 Hz, 10 s, slow (57 bpm)
-    "HR06000": DATA / "cinc2021" / "HR06000",
-    "JS20000": DATA / "cinc2021" / "JS20000",  # tachycardia
-}
-
-
-@pytest.fixture(scope="module")
-def nk():
-    # NeuroKit2 does the delineation; it must be installed for these tests to mean anything.
-    return pytest.importorskip("neurokit2", reason="segment_beats needs neurokit2")
-
-
-@pytest.fixture(scope="module")
-def ecgs() -> dict[str, ECG]:
-    loaded = {}
-    for name, path in RECORDS.items():
-        if not path.with_suffix(".hea").exists():
-            pytest.fail(f"record {path} is missing: the shared data must lie beside the repository at {DATA}")
-        loaded[name] = read_wfdb(path)
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def segmentations(nk, ecgs) -> dict[str, BeatSegmentation]:
-    return {name: segment_beats(ecg) for name, ecg in ecgs.items()}
 
 
 # ------------------------------------------------------------------ Nef-Net cycles

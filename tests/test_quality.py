@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from _shared_data import flat_lead_examples
 from hybridfield.quality import (
     MAX_ECG_AMPLITUDE_MV,
     MIN_BEAT_CONSISTENCY,
@@ -48,13 +49,7 @@ def test_true_runs_and_longest_constant_run() -> None:
 
 
 def test_flat_leads_finds_dead_channels_and_not_a_normal_lead() -> None:
-    rng = np.random.default_rng(2)
-    signal = rng.normal(0, 0.3, 5000)
-    tiny = rng.normal(0, 0.001, 5000)  # 1 uV noise: dead channel
-    spiky = np.zeros(5000)
-    spiky[[100, 2000]] = 3.0  # dead channel with two spikes
-    held = signal.copy()
-    held[1000:4500] = 0.2  # a value held over 70 % of the record
+    signal, tiny, spiky, held = flat_lead_examples()
     signals = np.stack([signal, tiny, spiky, held, _normal_lead()])
     np.testing.assert_array_equal(flat_leads(signals), [False, True, True, True, False])
     np.testing.assert_array_equal(
