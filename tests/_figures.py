@@ -7,8 +7,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
-__all__ = ["assert_readable_png", "beats", "panel_labels", "render_png", "dark_fraction"]
+__all__ = ["agg_pyplot", "assert_readable_png", "beats", "close_figures", "panel_labels", "render_png", "dark_fraction"]
+
+
+def agg_pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend; skips the calling test module without matplotlib.
+
+    Returns
+    -------
+    plt : module
+    """
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every figure after each test of a module that imports this fixture."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def beats(n_samples: int, fs: float, scale: float, shift: float = 0.0) -> np.ndarray:

@@ -9,20 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, close_figures  # noqa: F401 (close_figures: autouse fixture)
+
+agg_pyplot()
 
 import hybridfield  # noqa: E402
 from hybridfield import compare  # noqa: E402
 from hybridfield.compare import COMPARISON_METRICS, FIELDS, sphere_view_grid  # noqa: E402
 from hybridfield.plots import plot_comparison  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

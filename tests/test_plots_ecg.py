@@ -10,21 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, beats, close_figures, dark_fraction, panel_labels, render_png  # noqa: F401 (close_figures: autouse fixture)
+
+agg_pyplot()
+import matplotlib.colors  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
-from _figures import beats, dark_fraction, panel_labels, render_png  # noqa: E402
 from hybridfield import ECG, PosteriorLeads  # noqa: E402
 from hybridfield.leads import STANDARD_LEADS  # noqa: E402
 from hybridfield.plots import plot_ecg, plot_leads  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 FS = 250.0

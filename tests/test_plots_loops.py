@@ -5,18 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, close_figures, render_png  # noqa: F401 (close_figures: autouse fixture)
 
-from _figures import render_png  # noqa: E402
+agg_pyplot()
+
 from hybridfield.plots import plot_vector_loops  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_plot_vector_loops_spread_cloud_and_shape_check():

@@ -9,19 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, beats, close_figures, dark_fraction, render_png  # noqa: F401 (close_figures: autouse fixture)
+
+plt = agg_pyplot()
 from matplotlib.collections import LineCollection  # noqa: E402
 
-from _figures import beats, dark_fraction, render_png  # noqa: E402
 from hybridfield.plots import plot_panorama, plot_view_map  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 THETA = np.radians([30.0, 60.0, 90.0, 120.0])

@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, close_figures  # noqa: F401 (close_figures: autouse fixture)
+
+plt = agg_pyplot()
 from matplotlib.collections import LineCollection  # noqa: E402
 
 from hybridfield.plots import paper  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_named_signals_takes_a_mapping_or_a_pair_and_checks_them():

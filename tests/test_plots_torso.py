@@ -9,19 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, close_figures, dark_fraction, render_png  # noqa: F401 (close_figures: autouse fixture)
+
+agg_pyplot()
 
 import geometry  # noqa: E402
-from _figures import dark_fraction, render_png  # noqa: E402
 from hybridfield.plots import plot_torso  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from _figures import agg_pyplot, beats, close_figures, dark_fraction, panel_labels, render_png  # noqa: F401 (close_figures: autouse fixture)
 
-from _figures import beats, dark_fraction, panel_labels, render_png  # noqa: E402
+agg_pyplot()
+
 from hybridfield.leads import view_label  # noqa: E402
 from hybridfield.plots import plot_views  # noqa: E402
 
 FS = 250.0
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_plot_views_overlays_with_correlation_and_amplitude_ratio(tmp_path):
