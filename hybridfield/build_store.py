@@ -15,7 +15,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 __all__ = ["main"]
@@ -35,11 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         0 on success (failed records are listed in the store, not an error).
     """
     from .batch import add_scheduler_arguments, scheduler_option
+    from .cli import command_parser
 
-    parser = argparse.ArgumentParser(
-        prog="python -m hybridfield.build_store", description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = command_parser("build_store", __doc__)
     parser.add_argument("folder", help="archive folder (records found by hybridfield.archives.find_records)")
     parser.add_argument("--root", required=True, help="folder of cycle stores (the store is ROOT/cycles-<key>.zarr)")
     parser.add_argument("--inputs", nargs="+", default=["I", "II", "V5"], help="input leads (default: %(default)s)")

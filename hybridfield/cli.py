@@ -15,6 +15,7 @@ from .ecg import ECG
 
 __all__ = [
     "DEFAULT_DATA",
+    "command_parser",
     "add_data_argument",
     "load_shared_records",
     "load_all_shared_records",
@@ -24,6 +25,28 @@ __all__ = [
 
 #: The shared data folder beside the repository (``../shared/data``).
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def command_parser(command: str, doc: str) -> argparse.ArgumentParser:
+    """The parser of ``python -m hybridfield.<command>``, its help drawn from the module docstring.
+
+    Parameters
+    ----------
+    command : str
+        Module name under :mod:`hybridfield`, e.g. ``"build_store"``.
+    doc : str
+        The module docstring: its first line is the description, everything after the blank
+        second line the epilog (shown as written).
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    lines = doc.splitlines()
+    return argparse.ArgumentParser(
+        prog=f"python -m hybridfield.{command}", description=lines[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(lines[2:]),
+    )
 
 
 def add_data_argument(parser: argparse.ArgumentParser) -> None:

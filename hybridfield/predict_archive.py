@@ -13,7 +13,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
@@ -60,11 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         0 on success (failed records are listed in the output, not an error).
     """
     from .batch import add_scheduler_arguments, scheduler_option
+    from .cli import command_parser
 
-    parser = argparse.ArgumentParser(
-        prog="python -m hybridfield.predict_archive", description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = command_parser("predict_archive", __doc__)
     parser.add_argument("folder", help="archive folder (records found by hybridfield.archives.find_records)")
     parser.add_argument("--views", nargs="+", required=True, help="lead names and/or theta,phi pairs in radians")
     parser.add_argument("--inputs", nargs="+", default=None, help="measured leads (default: the model's, I II V5)")

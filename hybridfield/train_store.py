@@ -16,7 +16,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -36,10 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     status : int
         0 on success.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m hybridfield.train_store", description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    from .cli import command_parser
+
+    parser = command_parser("train_store", __doc__)
     parser.add_argument("--store", required=True, help="cycle store directory (cycles-<key>.zarr)")
     parser.add_argument("--epochs", type=int, default=30, help="total epochs (default: %(default)s)")
     parser.add_argument("--epochs-this-run", type=int, default=None, help="stop after this many epochs (resume later)")
