@@ -88,6 +88,15 @@ def test_bem_build_and_transfer(benchmark, subdivisions):
     print(f"\n{n_vertices} vertices: {info}")
 
 
+def _report_pairs(benchmark, name, pairs):
+    """Record the observer-source pairs and pairs per second of a throughput benchmark, and print them."""
+    benchmark.extra_info["pairs"] = pairs
+    median = median_seconds(benchmark)
+    if median is not None:
+        benchmark.extra_info["pairs_per_second"] = float(f"{pairs / median:.3g}")
+    print(f"\n{name}: {benchmark.extra_info}")
+
+
 def test_infinite_medium_potential_throughput(benchmark):
     rng = np.random.default_rng(0)
     points = rng.normal(scale=0.2, size=(10_000, 3))
@@ -97,12 +106,7 @@ def test_infinite_medium_potential_throughput(benchmark):
         infinite_medium_potential, args=(points, positions, moments), kwargs={"sigma": SIGMA}, rounds=5, iterations=1
     )
     assert result.shape == (10_000,) and np.all(np.isfinite(result))
-    pairs = len(points) * len(positions)
-    benchmark.extra_info["pairs"] = pairs
-    median = median_seconds(benchmark)
-    if median is not None:
-        benchmark.extra_info["pairs_per_second"] = float(f"{pairs / median:.3g}")
-    print(f"\ninfinite_medium_potential: {benchmark.extra_info}")
+    _report_pairs(benchmark, "infinite_medium_potential", len(points) * len(positions))
 
 
 def test_infinite_medium_lead_field_throughput(benchmark):
@@ -113,9 +117,4 @@ def test_infinite_medium_lead_field_throughput(benchmark):
         infinite_medium_lead_field, args=(points, sources), kwargs={"sigma": SIGMA}, rounds=5, iterations=1
     )
     assert result.shape == (2_000, 5_000, 3)
-    pairs = len(points) * len(sources)
-    benchmark.extra_info["pairs"] = pairs
-    median = median_seconds(benchmark)
-    if median is not None:
-        benchmark.extra_info["pairs_per_second"] = float(f"{pairs / median:.3g}")
-    print(f"\ninfinite_medium_lead_field: {benchmark.extra_info}")
+    _report_pairs(benchmark, "infinite_medium_lead_field", len(points) * len(sources))

@@ -314,6 +314,12 @@ def linear_collocation_kernel(
 
 
 @numba.njit(inline="always")
+def _edge_projections(abx, aby, abz, acx, acy, acz, qx, qy, qz):
+    """Dot products of q (a point relative to a vertex) with the triangle edges ab and ac."""
+    return abx * qx + aby * qy + abz * qz, acx * qx + acy * qy + acz * qz
+
+
+@numba.njit(inline="always")
 def _closest_on_triangle(px, py, pz, a, b, c):
     """Closest point of triangle abc to p and its barycentric weights (Ericson 2005, 5.1.5)."""
     abx = b[0] - a[0]
@@ -322,29 +328,17 @@ def _closest_on_triangle(px, py, pz, a, b, c):
     acx = c[0] - a[0]
     acy = c[1] - a[1]
     acz = c[2] - a[2]
-    apx = px - a[0]
-    apy = py - a[1]
-    apz = pz - a[2]
-    d1 = abx * apx + aby * apy + abz * apz
-    d2 = acx * apx + acy * apy + acz * apz
+    d1, d2 = _edge_projections(abx, aby, abz, acx, acy, acz, px - a[0], py - a[1], pz - a[2])
     if d1 <= 0.0 and d2 <= 0.0:
         return 1.0, 0.0, 0.0
-    bpx = px - b[0]
-    bpy = py - b[1]
-    bpz = pz - b[2]
-    d3 = abx * bpx + aby * bpy + abz * bpz
-    d4 = acx * bpx + acy * bpy + acz * bpz
+    d3, d4 = _edge_projections(abx, aby, abz, acx, acy, acz, px - b[0], py - b[1], pz - b[2])
     if d3 >= 0.0 and d4 <= d3:
         return 0.0, 1.0, 0.0
     vc = d1 * d4 - d3 * d2
     if vc <= 0.0 and d1 >= 0.0 and d3 <= 0.0:
         v = d1 / (d1 - d3)
         return 1.0 - v, v, 0.0
-    cpx = px - c[0]
-    cpy = py - c[1]
-    cpz = pz - c[2]
-    d5 = abx * cpx + aby * cpy + abz * cpz
-    d6 = acx * cpx + acy * cpy + acz * cpz
+    d5, d6 = _edge_projections(abx, aby, abz, acx, acy, acz, px - c[0], py - c[1], pz - c[2])
     if d6 >= 0.0 and d5 <= d6:
         return 0.0, 0.0, 1.0
     vb = d5 * d2 - d1 * d6

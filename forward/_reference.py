@@ -36,7 +36,11 @@ def solid_angles_reference(points: np.ndarray, vertices: np.ndarray, faces: np.n
     """(n_points, n_faces) solid angles by van Oosterom & Strackee (1983)."""
     corners = vertices[faces]  # (n_faces, 3, 3)
     r = corners[None, :, :, :] - points[:, None, None, :]  # (n_points, n_faces, 3, 3)
-    r1, r2, r3 = r[..., 0, :], r[..., 1, :], r[..., 2, :]
+    return _triangle_solid_angles(r[..., 0, :], r[..., 1, :], r[..., 2, :])
+
+
+def _triangle_solid_angles(r1: np.ndarray, r2: np.ndarray, r3: np.ndarray) -> np.ndarray:
+    """Solid angles of triangles with corners r1, r2, r3 seen from the origin (van Oosterom & Strackee)."""
     l1, l2, l3 = (np.linalg.norm(v, axis=-1) for v in (r1, r2, r3))
     triple = np.einsum("...k,...k->...", r1, np.cross(r2, r3))
     denominator = (
@@ -95,16 +99,7 @@ def linear_collocation_reference(
         exact = ~far & ~coplanar
         r = r_all[exact]
         height = height[exact]
-        r1, r2, r3 = r[:, 0], r[:, 1], r[:, 2]
-        l1, l2, l3 = (np.linalg.norm(v, axis=-1) for v in (r1, r2, r3))
-        triple = np.einsum("ij,ij->i", r1, np.cross(r2, r3))
-        denominator = (
-            l1 * l2 * l3
-            + np.einsum("ij,ij->i", r1, r2) * l3
-            + np.einsum("ij,ij->i", r1, r3) * l2
-            + np.einsum("ij,ij->i", r2, r3) * l1
-        )
-        omega = 2.0 * np.arctan2(triple, denominator)
+        omega = _triangle_solid_angles(r[:, 0], r[:, 1], r[:, 2])
         in_plane_integral = np.zeros((len(r), 3))
         for edge in range(3):
             integral, direction = _edge_integrals(r[:, edge], r[:, (edge + 1) % 3])

@@ -201,24 +201,18 @@ def grid_lines(ax: "Axes", duration: float, low: float, high: float, minor: bool
     start : float, s, optional
         Start time of the grid. Default 0.
     """
-    for step, colour, width, draw in (
-        (MINOR_S, MINOR_COLOUR, 0.4, minor),
-        (MAJOR_S, MAJOR_COLOUR, 0.8, True),
+    # vertical lines at times from start to duration, then horizontal ones at levels from low to high
+    for draw_lines, (first, last), (across_from, across_to), (minor_step, major_step) in (
+        (ax.vlines, (start, duration), (low, high), (MINOR_S, MAJOR_S)),
+        (ax.hlines, (low, high), (start, duration), (MINOR_MV, MAJOR_MV)),
     ):
-        if not draw:
-            continue
-        first = np.ceil(start / step - 1e-9) * step
-        times = np.arange(first, duration + 1e-9, step)
-        ax.vlines(times, low, high, colors=colour, linewidth=width, zorder=0)
-    for step, colour, width, draw in (
-        (MINOR_MV, MINOR_COLOUR, 0.4, minor),
-        (MAJOR_MV, MAJOR_COLOUR, 0.8, True),
-    ):
-        if not draw:
-            continue
-        first = np.ceil(low / step - 1e-9) * step
-        levels = np.arange(first, high + 1e-9, step)
-        ax.hlines(levels, start, duration, colors=colour, linewidth=width, zorder=0)
+        for step, colour, width, draw in (
+            (minor_step, MINOR_COLOUR, 0.4, minor),
+            (major_step, MAJOR_COLOUR, 0.8, True),
+        ):
+            if draw:
+                positions = np.arange(np.ceil(first / step - 1e-9) * step, last + 1e-9, step)
+                draw_lines(positions, across_from, across_to, colors=colour, linewidth=width, zorder=0)
 
 
 def paper_figure(
