@@ -98,32 +98,29 @@ def _fresh_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp(f"root{next(_counter)}")
 
 
-def test_preprocess_serial(benchmark: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    _warm()
+def _time_preprocessing(
+    benchmark: Any, tmp_path_factory: pytest.TempPathFactory, result_name: str, scheduler: Any, **options: Any
+) -> None:
+    """Benchmark building a fresh store of RECORDS on ``scheduler``; records/s go to _RESULTS[result_name]."""
     result = benchmark.pedantic(
-        lambda root: build_cycle_store(RECORDS, root, scheduler="synchronous", progress=False),
+        lambda root: build_cycle_store(RECORDS, root, scheduler=scheduler, progress=False, **options),
         setup=lambda: ((_fresh_root(tmp_path_factory),), {}), rounds=3,
     )
     assert len(result.records) + len(result.failures) == len(RECORDS)
-    _RESULTS["preprocess_serial"] = len(RECORDS) / benchmark.stats.stats.median
+    _RESULTS[result_name] = len(RECORDS) / benchmark.stats.stats.median
+
+
+def test_preprocess_serial(benchmark: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _warm()
+    _time_preprocessing(benchmark, tmp_path_factory, "preprocess_serial", "synchronous")
 
 
 def test_preprocess_dask_one_worker(benchmark: Any, cluster1: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    result = benchmark.pedantic(
-        lambda root: build_cycle_store(RECORDS, root, scheduler=cluster1, batch_size=4, progress=False),
-        setup=lambda: ((_fresh_root(tmp_path_factory),), {}), rounds=3,
-    )
-    assert len(result.records) + len(result.failures) == len(RECORDS)
-    _RESULTS["preprocess_dask1"] = len(RECORDS) / benchmark.stats.stats.median
+    _time_preprocessing(benchmark, tmp_path_factory, "preprocess_dask1", cluster1, batch_size=4)
 
 
 def test_preprocess_dask_two_workers(benchmark: Any, cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    result = benchmark.pedantic(
-        lambda root: build_cycle_store(RECORDS, root, scheduler=cluster, batch_size=4, progress=False),
-        setup=lambda: ((_fresh_root(tmp_path_factory),), {}), rounds=3,
-    )
-    assert len(result.records) + len(result.failures) == len(RECORDS)
-    _RESULTS["preprocess_dask2"] = len(RECORDS) / benchmark.stats.stats.median
+    _time_preprocessing(benchmark, tmp_path_factory, "preprocess_dask2", cluster, batch_size=4)
 
 
 def test_store_read_all(benchmark: Any, store: CycleStore) -> None:

@@ -13,7 +13,7 @@ import forward
 from forward.prior import HeartVectorPrior, fit_heart_vector_prior, phase_labels_from_annotations
 from geometry import default_torso
 
-__all__ = ["FS", "heart", "leads", "prior", "rows"]
+__all__ = ["FS", "heart", "leads", "noisy_signals", "prior", "rows", "signals_and_a_nan"]
 
 #: Sampling rate of the simulated heart vectors, Hz.
 FS = 500.0
@@ -43,3 +43,19 @@ def prior() -> HeartVectorPrior:
 def rows(names: tuple[str, ...], wanted: tuple[str, ...]) -> list[int]:
     """Row index of each ``wanted`` lead in ``names``."""
     return [names.index(name) for name in wanted]
+
+
+def noisy_signals(lead: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 12 leads of heart vector ``p`` plus Gaussian noise, 0.03 to 0.08 mV by lead:
+    ``(sigma, signals)``."""
+    rng = np.random.default_rng(seed)
+    sigma = np.linspace(0.03, 0.08, 12)  # mV, per lead
+    return sigma, lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+
+
+def signals_and_a_nan(lead: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The leads of the first 100 samples of ``p``, and a copy with one NaN (row 3, sample 7)."""
+    signals = lead @ p[:, :100]
+    bad = signals.copy()
+    bad[3, 7] = np.nan
+    return signals, bad

@@ -50,3 +50,13 @@ def random_batch(config: NefNetConfig, n: int = 4, n_inputs: int = 3, n_queries:
 def run_network(network: NefNet, batch: dict, **kwargs):
     """The network on a batch of :func:`random_batch`."""
     return network(batch["signals"], batch["angles"], batch["query_angles"], batch["regions"], batch["lengths"], batch["physical"], **kwargs)
+
+
+def trained_looking_network(config: NefNetConfig, seed: int) -> NefNet:
+    """A NefNet with every parameter drawn from N(0, 0.2²) after ``torch.manual_seed(seed)``:
+    trained-looking, not the near-zero start."""
+    torch.manual_seed(seed)
+    network = NefNet(config)
+    for parameter in network.parameters():
+        torch.nn.init.normal_(parameter, std=0.2)
+    return network

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import forward
-from _heart_vectors import FS, heart, leads, rows  # noqa: F401 (fixtures)
+from _heart_vectors import FS, heart, leads, rows, signals_and_a_nan  # noqa: F401 (fixtures)
 from forward.calibration import LeadCalibration, calibrate_leads
 
 
@@ -123,9 +123,7 @@ def test_calibrate_leads_single_reference_keeps_gain_one_and_predicts_better(lea
 def test_bad_calibration_input_is_refused(leads, heart):
     _, lead = leads
     p, _ = heart
-    signals = lead @ p[:, :100]
-    bad = signals.copy()
-    bad[3, 7] = np.nan
+    signals, bad = signals_and_a_nan(lead, p)
     with pytest.raises(ValueError, match="signals contains"):
         calibrate_leads(bad, lead)
     with pytest.raises(ValueError, match="smoothness must be a finite non-negative"):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import forward
-from _heart_vectors import FS, heart, leads, prior, rows  # noqa: F401 (fixtures)
+from _heart_vectors import FS, heart, leads, noisy_signals, prior, rows, signals_and_a_nan  # noqa: F401 (fixtures)
 from forward.estimators import (
     GaussianHeartVector,
     least_squares_heart_vector,
@@ -52,9 +52,7 @@ def test_least_squares_exact_from_noise_free_twelve_leads(leads, heart):
 def test_least_squares_error_matches_its_covariance(leads, heart):
     _, lead = leads
     p, _ = heart
-    rng = np.random.default_rng(1)
-    sigma = np.linspace(0.03, 0.08, 12)  # mV, per lead
-    signals = lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+    sigma, signals = noisy_signals(lead, p, seed=1)
     error = least_squares_heart_vector(signals, lead, noise_std=sigma) - p
     weighted = lead / sigma[:, None]
     predicted_std = np.sqrt(np.diag(np.linalg.inv(weighted.T @ weighted)))  # mA*m
@@ -129,9 +127,7 @@ def test_tikhonov_equals_stacked_closed_form(leads, heart, subset):
 def test_tikhonov_flat_prior_tends_to_least_squares(leads, heart):
     _, lead = leads
     p, _ = heart
-    rng = np.random.default_rng(3)
-    sigma = np.linspace(0.03, 0.08, 12)
-    signals = lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+    sigma, signals = noisy_signals(lead, p, seed=3)
     ls = least_squares_heart_vector(signals, lead, noise_std=sigma)
     posterior = tikhonov_heart_vector(signals, lead, prior_mean=np.zeros(3), prior_covariance=1e4 * np.eye(3), noise_std=sigma)
     assert np.max(np.abs(posterior.mean - ls)) < 1e-9 * np.max(np.abs(ls))
@@ -213,9 +209,7 @@ def test_gaussian_heart_vector_draws_are_exact():
 def test_smooth_heart_vector_zero_smoothness_is_least_squares(leads, heart):
     _, lead = leads
     p, _ = heart
-    rng = np.random.default_rng(10)
-    sigma = np.linspace(0.03, 0.08, 12)
-    signals = lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
+    sigma, signals = noisy_signals(lead, p, seed=10)
     for noise in (None, sigma):
         ls = least_squares_heart_vector(signals, lead, noise_std=noise)
         smooth = smooth_heart_vector(signals, lead, smoothness=0.0, noise_std=noise)
@@ -290,9 +284,7 @@ def test_smooth_heart_vector_solver_status_is_checked(leads, heart, monkeypatch)
 def test_bad_estimator_input_is_refused(leads, heart):
     _, lead = leads
     p, _ = heart
-    signals = lead @ p[:, :100]
-    bad = signals.copy()
-    bad[3, 7] = np.nan
+    signals, bad = signals_and_a_nan(lead, p)
     with pytest.raises(ValueError, match="signals contains 1 NaN"):
         least_squares_heart_vector(bad, lead)
     with pytest.raises(ValueError, match="signals contains"):

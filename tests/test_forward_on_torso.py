@@ -152,11 +152,17 @@ def test_normal_complex_on_the_torso(simulated):
         assert ratio[1] < 1.0 < ratio[3], np.round(ratio, 2)  # transition between V2 and V4
 
 
-def test_lbbb_complex_on_the_torso(simulated):
-    leads, frank, notes = simulated["lbbb"]
+def _bundle_branch_block(simulated, name):
+    """The leads of simulation ``name`` and its QRS windows, every QRS checked wider than 120 ms."""
+    leads, frank, notes = simulated[name]
     qrs_widths_ms = _measured_qrs_ms(frank, notes)
     assert np.all(qrs_widths_ms > 120.0), qrs_widths_ms
-    for a, b in _windows(notes):
+    return leads, _windows(notes)
+
+
+def test_lbbb_complex_on_the_torso(simulated):
+    leads, windows = _bundle_branch_block(simulated, "lbbb")
+    for a, b in windows:
         v1 = leads["V1"][a:b]
         assert v1.max() < 0.1 * abs(v1.min())  # QS in V1
         for name in ("I", "V6"):
@@ -168,10 +174,8 @@ def test_lbbb_complex_on_the_torso(simulated):
 
 
 def test_rbbb_complex_on_the_torso(simulated):
-    leads, frank, notes = simulated["rbbb"]
-    qrs_widths_ms = _measured_qrs_ms(frank, notes)
-    assert np.all(qrs_widths_ms > 120.0), qrs_widths_ms
-    for a, b in _windows(notes):
+    leads, windows = _bundle_branch_block(simulated, "rbbb")
+    for a, b in windows:
         v1 = leads["V1"][a:b]
         s_index = int(np.argmin(v1))
         r_small = v1[:s_index].max()

@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from _nefnet_batches import SMALL, random_batch, run_network  # noqa: E402
+from _nefnet_batches import SMALL, random_batch, run_network, trained_looking_network  # noqa: E402
 
 from hybridfield.nefnet import (  # noqa: E402
     NefNet,
@@ -99,10 +99,7 @@ def test_zero_residual_gives_the_physics() -> None:
 
 
 def test_network_is_scale_equivariant() -> None:
-    torch.manual_seed(1)
-    network = NefNet(SMALL).eval()
-    for parameter in network.parameters():
-        torch.nn.init.normal_(parameter, std=0.2)
+    network = trained_looking_network(SMALL, seed=1).eval()
     batch = random_batch(SMALL, seed=3)
     doubled = dict(batch, signals=2 * batch["signals"], physical=2 * batch["physical"])
     with torch.no_grad():

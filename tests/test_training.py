@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from _nefnet_batches import SMALL, random_batch, run_network  # noqa: E402
+from _nefnet_batches import SMALL, random_batch, run_network, trained_looking_network  # noqa: E402
 
 from hybridfield.cycles import simulated_cycles  # noqa: E402
 from hybridfield.nefnet import NefNet, NefNetConfig, cycle_taper  # noqa: E402
@@ -47,10 +47,7 @@ def _untapered(cycles, network: NefNet) -> np.ndarray:
 
 
 def test_gradients_reach_every_parameter() -> None:
-    torch.manual_seed(2)
-    network = NefNet(SMALL).train()
-    for parameter in network.parameters():
-        torch.nn.init.normal_(parameter, std=0.2)
+    network = trained_looking_network(SMALL, seed=2).train()
     batch = random_batch(SMALL, seed=5)
     batch["targets"] = batch["physical"] + 0.1 * torch.randn_like(batch["physical"])
     loss, _ = _loss(network, batch, standin_weight=0.5, residual_weight=0.01)
