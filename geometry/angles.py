@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import as_finite_array, as_points, as_vector3
+from .validation import as_finite_array, as_points, as_vector3, broadcast_pair
 
 __all__ = [
     "STANDARD_LEAD_ANGLES",
@@ -127,12 +127,9 @@ def direction_from_angles(theta: Any, phi: Any) -> np.ndarray:
     """
     theta_array = _checked_angle(theta, "theta", 0.0, _PI, "radians")
     phi_array = _checked_angle(phi, "phi", -_PI, _PI, "radians")
-    try:
-        theta_array, phi_array = np.broadcast_arrays(theta_array, phi_array)
-    except ValueError as error:
-        raise ValueError(
-            f"theta and phi must broadcast together, got shapes {theta_array.shape} and {phi_array.shape}"
-        ) from error
+    theta_array, phi_array = broadcast_pair(
+        theta_array, phi_array, "theta and phi must broadcast together, got shapes {} and {}"
+    )
     sin_theta = np.sin(theta_array)
     return np.stack(
         [sin_theta * np.cos(phi_array), sin_theta * np.sin(phi_array), np.cos(theta_array)], axis=-1

@@ -19,7 +19,7 @@ import trimesh
 from trimesh.ray.ray_triangle import RayMeshIntersector
 from scipy.interpolate import PchipInterpolator
 
-from .validation import as_finite_array, as_points, as_positive_scalar, as_vector3
+from .validation import as_finite_array, as_points, as_positive_scalar, as_vector3, broadcast_pair
 from .angles import angles_from_positions, direction_from_angles
 
 __all__ = [
@@ -308,12 +308,9 @@ class Torso:
         """
         origin_points = as_points(origins, "origins")
         direction_vectors = as_points(directions, "directions")
-        try:
-            origin_points, direction_vectors = np.broadcast_arrays(origin_points, direction_vectors)
-        except ValueError as error:
-            raise ValueError(
-                f"origins and directions must have the same number of rows, got {origin_points.shape} and {direction_vectors.shape}"
-            ) from error
+        origin_points, direction_vectors = broadcast_pair(
+            origin_points, direction_vectors, "origins and directions must have the same number of rows, got {} and {}"
+        )
         lengths = np.linalg.norm(direction_vectors, axis=1)
         if np.any(lengths <= 0):
             raise ValueError("directions must be non-zero vectors")

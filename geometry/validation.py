@@ -15,6 +15,7 @@ __all__ = [
     "as_vector3",
     "as_finite_array",
     "as_positive_scalar",
+    "broadcast_pair",
 ]
 
 
@@ -119,3 +120,30 @@ def as_positive_scalar(value: Any, name: str, unit: str = "") -> float:
     if not np.isfinite(scalar) or scalar <= 0:
         raise ValueError(f"{name} must be a finite positive number{(' in ' + unit) if unit else ''}, got {scalar}")
     return scalar
+
+
+def broadcast_pair(first: np.ndarray, second: np.ndarray, message: str) -> tuple[np.ndarray, np.ndarray]:
+    """``first`` and ``second`` broadcast against each other (``numpy.broadcast_arrays``).
+
+    Parameters
+    ----------
+    first, second : ndarray
+        The arrays.
+    message : str
+        The error message, with ``{}`` placeholders for the two shapes.
+
+    Returns
+    -------
+    first, second : ndarray
+        Broadcast views.
+
+    Raises
+    ------
+    ValueError
+        ``message`` with the shapes, if the arrays do not broadcast.
+    """
+    try:
+        broadcast = np.broadcast_arrays(first, second)
+    except ValueError as error:
+        raise ValueError(message.format(first.shape, second.shape)) from error
+    return broadcast[0], broadcast[1]
