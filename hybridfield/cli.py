@@ -19,6 +19,7 @@ __all__ = [
     "add_data_argument",
     "load_shared_records",
     "load_all_shared_records",
+    "add_training_arguments",
     "add_linear_path_arguments",
     "linear_path_options",
 ]
@@ -115,6 +116,18 @@ def load_all_shared_records(data: str | Path) -> tuple[list[ECG], list[str]]:
         print(f"{failure.record}: {failure.stage}: {failure.reason}", file=sys.stderr)
     by_name = {entry.record: f"{entry.layout}:{entry.patient}" for entry in entries}
     return records, [by_name[str(ecg.record)] for ecg in records]
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the hybrid training's length: ``--epochs`` (default 25) and ``--simulated-records``
+    (simulated records per input set, default 10), as ``train_hybrid`` and ``evaluate_hybrid`` take them.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    """
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--simulated-records", type=int, default=10)
 
 
 def add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:

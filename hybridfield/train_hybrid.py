@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import torch
 
-    from .cli import add_data_argument, add_linear_path_arguments, linear_path_options, load_shared_records
+    from .cli import add_data_argument, add_linear_path_arguments, add_training_arguments, linear_path_options, load_shared_records
     from .cycles import real_cycles, simulated_cycles
     from .leads import STANDARD_LEADS
     from .nefnet import NefNet, NefNetConfig
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_argument(parser)
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--simulated-records", type=int, default=10)
+    add_training_arguments(parser)
     add_linear_path_arguments(parser)
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
