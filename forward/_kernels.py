@@ -111,6 +111,19 @@ def _triangle_solid_angle(x1, y1, z1, x2, y2, z2, x3, y3, z3):
     return 2.0 * math.atan2(triple, denominator)
 
 
+@numba.njit(inline="always")
+def _face_solid_angle(vertices, faces, t, px, py, pz):
+    # solid angle of mesh face t seen from the observer (px, py, pz)
+    a = faces[t, 0]
+    b = faces[t, 1]
+    c = faces[t, 2]
+    return _triangle_solid_angle(
+        vertices[a, 0] - px, vertices[a, 1] - py, vertices[a, 2] - pz,
+        vertices[b, 0] - px, vertices[b, 1] - py, vertices[b, 2] - pz,
+        vertices[c, 0] - px, vertices[c, 1] - py, vertices[c, 2] - pz,
+    )
+
+
 @numba.njit(parallel=True, cache=True)
 def solid_angles_kernel(points, vertices, faces):
     """Solid angle (n_points, n_faces) of each triangle seen from each point, steradians."""
@@ -122,14 +135,7 @@ def solid_angles_kernel(points, vertices, faces):
         py = points[i, 1]
         pz = points[i, 2]
         for t in range(n_faces):
-            a = faces[t, 0]
-            b = faces[t, 1]
-            c = faces[t, 2]
-            out[i, t] = _triangle_solid_angle(
-                vertices[a, 0] - px, vertices[a, 1] - py, vertices[a, 2] - pz,
-                vertices[b, 0] - px, vertices[b, 1] - py, vertices[b, 2] - pz,
-                vertices[c, 0] - px, vertices[c, 1] - py, vertices[c, 2] - pz,
-            )
+            out[i, t] = _face_solid_angle(vertices, faces, t, px, py, pz)
     return out
 
 
@@ -145,14 +151,7 @@ def total_solid_angle_kernel(points, vertices, faces):
         pz = points[i, 2]
         total = 0.0
         for t in range(n_faces):
-            a = faces[t, 0]
-            b = faces[t, 1]
-            c = faces[t, 2]
-            total += _triangle_solid_angle(
-                vertices[a, 0] - px, vertices[a, 1] - py, vertices[a, 2] - pz,
-                vertices[b, 0] - px, vertices[b, 1] - py, vertices[b, 2] - pz,
-                vertices[c, 0] - px, vertices[c, 1] - py, vertices[c, 2] - pz,
-            )
+            total += _face_solid_angle(vertices, faces, t, px, py, pz)
         out[i] = total
     return out
 
