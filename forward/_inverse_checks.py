@@ -12,6 +12,7 @@ Units: signals and noise in mV, lead vectors in mV per mA*m, heart-vector covari
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "noise_std_array",
     "non_negative_scalar",
     "require_rank3",
+    "require_saved_keys",
     "signals_and_lead_matrix",
     "symmetric_covariance",
 ]
@@ -245,3 +247,29 @@ def cholesky_factor(covariance: np.ndarray, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} must be positive definite; its smallest eigenvalue is {float(eigenvalues.min()):g} (mA*m)²"
         ) from error
+
+
+def require_saved_keys(data: Any, keys: Sequence[str], owner: str) -> None:
+    """Check that ``data`` is a mapping holding ``keys``, as ``<owner>.to_dict`` writes it.
+
+    Parameters
+    ----------
+    data : mapping
+        What ``from_dict`` was given.
+    keys : sequence of str
+        The required keys.
+    owner : str
+        The class name, for the messages.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a mapping.
+    ValueError
+        If a required key is missing.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"data must be a mapping from {owner}.to_dict, got {type(data).__name__}")
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise ValueError(f"data is missing the key(s) {missing}; expected the output of {owner}.to_dict")

@@ -28,6 +28,7 @@ from ._inverse_checks import (
     noise_std_array,
     non_negative_scalar,
     require_rank3,
+    require_saved_keys,
     signals_and_lead_matrix,
 )
 from .estimators import smooth_heart_vector
@@ -201,8 +202,6 @@ class LeadCalibration:
         ValueError
             If a required key is missing or the arrays are inconsistent.
         """
-        if not isinstance(data, Mapping):
-            raise TypeError(f"data must be a mapping from LeadCalibration.to_dict, got {type(data).__name__}")
         keys = (
             "lead_names",
             "gains",
@@ -213,9 +212,7 @@ class LeadCalibration:
             "residual_std",
             "n_iterations",
         )
-        missing = [key for key in keys if key not in data]
-        if missing:
-            raise ValueError(f"data is missing the key(s) {missing}; expected the output of LeadCalibration.to_dict")
+        require_saved_keys(data, keys, "LeadCalibration")
         return cls(
             lead_names=tuple(data["lead_names"]),
             gains=np.asarray(data["gains"], dtype=np.float64),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from geometry.validation import as_finite_array
-from ._inverse_checks import cholesky_factor, non_negative_scalar, symmetric_covariance
+from ._inverse_checks import cholesky_factor, non_negative_scalar, require_saved_keys, symmetric_covariance
 
 __all__ = [
     "PHASE_NAMES",
@@ -233,11 +233,7 @@ class HeartVectorPrior:
         ValueError
             If a required key is missing or the arrays are inconsistent.
         """
-        if not isinstance(data, Mapping):
-            raise TypeError(f"data must be a mapping from HeartVectorPrior.to_dict, got {type(data).__name__}")
-        missing = [key for key in ("means", "covariances", "counts", "shrinkages") if key not in data]
-        if missing:
-            raise ValueError(f"data is missing the key(s) {missing}; expected the output of HeartVectorPrior.to_dict")
+        require_saved_keys(data, ("means", "covariances", "counts", "shrinkages"), "HeartVectorPrior")
         return cls(
             means=np.asarray(data["means"], dtype=np.float64),
             covariances=np.asarray(data["covariances"], dtype=np.float64),
