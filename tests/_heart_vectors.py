@@ -53,9 +53,13 @@ def noisy_signals(lead: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarra
     return sigma, lead @ p + sigma[:, None] * rng.standard_normal((12, p.shape[1]))
 
 
-def signals_and_a_nan(lead: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The leads of the first 100 samples of ``p``, and a copy with one NaN (row 3, sample 7)."""
+@pytest.fixture(scope="module")
+def signals_and_a_nan(leads, heart) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lead matrix, the leads of the first 100 samples of the heart vector, and a copy of
+    those with one NaN (row 3, sample 7)."""
+    _, lead = leads
+    p, _ = heart
     signals = lead @ p[:, :100]
     bad = signals.copy()
     bad[3, 7] = np.nan
-    return signals, bad
+    return lead, signals, bad

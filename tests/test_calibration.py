@@ -120,10 +120,8 @@ def test_calibrate_leads_single_reference_keeps_gain_one_and_predicts_better(lea
 # ------------------------------------------------------------------ bad input
 
 
-def test_bad_calibration_input_is_refused(leads, heart):
-    _, lead = leads
-    p, _ = heart
-    signals, bad = signals_and_a_nan(lead, p)
+def test_bad_calibration_input_is_refused(signals_and_a_nan):
+    lead, signals, bad = signals_and_a_nan
     with pytest.raises(ValueError, match="signals contains"):
         calibrate_leads(bad, lead)
     with pytest.raises(ValueError, match="smoothness must be a finite non-negative"):

@@ -281,10 +281,8 @@ def test_smooth_heart_vector_solver_status_is_checked(leads, heart, monkeypatch)
 # ------------------------------------------------------------------ bad input
 
 
-def test_bad_estimator_input_is_refused(leads, heart):
-    _, lead = leads
-    p, _ = heart
-    signals, bad = signals_and_a_nan(lead, p)
+def test_bad_estimator_input_is_refused(signals_and_a_nan):
+    lead, signals, bad = signals_and_a_nan
     with pytest.raises(ValueError, match="signals contains 1 NaN"):
         least_squares_heart_vector(bad, lead)
     with pytest.raises(ValueError, match="signals contains"):
