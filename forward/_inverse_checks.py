@@ -27,6 +27,7 @@ __all__ = [
     "non_negative_scalar",
     "require_rank3",
     "require_saved_keys",
+    "set_frozen_fields",
     "signals_and_lead_matrix",
     "symmetric_covariance",
 ]
@@ -273,3 +274,21 @@ def require_saved_keys(data: Any, keys: Sequence[str], owner: str) -> None:
     missing = [key for key in keys if key not in data]
     if missing:
         raise ValueError(f"data is missing the key(s) {missing}; expected the output of {owner}.to_dict")
+
+
+def set_frozen_fields(instance: Any, **values: Any) -> None:
+    """Set the fields of a frozen dataclass from its ``__post_init__``, arrays made read-only.
+
+    Parameters
+    ----------
+    instance : dataclass instance
+        The object being initialised.
+    **values
+        Field name -> checked value, set in this order; every ndarray among them is made
+        read-only first.
+    """
+    for value in values.values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)

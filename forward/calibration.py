@@ -29,6 +29,7 @@ from ._inverse_checks import (
     non_negative_scalar,
     require_rank3,
     require_saved_keys,
+    set_frozen_fields,
     signals_and_lead_matrix,
 )
 from .estimators import smooth_heart_vector
@@ -106,16 +107,10 @@ class LeadCalibration:
         if unknown:
             raise ValueError(f"reference_leads must be among {names}, got unknown {unknown}")
         start, stop = (int(v) for v in self.segment)
-        for array in (nominal, lead, gains, residual):
-            array.setflags(write=False)
-        object.__setattr__(self, "lead_names", names)
-        object.__setattr__(self, "nominal_lead_matrix", nominal)
-        object.__setattr__(self, "lead_matrix", lead)
-        object.__setattr__(self, "gains", gains)
-        object.__setattr__(self, "residual_std", residual)
-        object.__setattr__(self, "segment", (start, stop))
-        object.__setattr__(self, "reference_leads", references)
-        object.__setattr__(self, "n_iterations", int(self.n_iterations))
+        set_frozen_fields(
+            self, lead_names=names, nominal_lead_matrix=nominal, lead_matrix=lead, gains=gains, residual_std=residual,
+            segment=(start, stop), reference_leads=references, n_iterations=int(self.n_iterations),
+        )
 
     @property
     def n_leads(self) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from geometry.validation import as_finite_array
-from ._inverse_checks import cholesky_factor, non_negative_scalar, require_saved_keys, symmetric_covariance
+from ._inverse_checks import cholesky_factor, non_negative_scalar, require_saved_keys, set_frozen_fields, symmetric_covariance
 
 __all__ = [
     "PHASE_NAMES",
@@ -160,13 +160,7 @@ class HeartVectorPrior:
         names = tuple(str(name) for name in self.phase_names)
         if len(names) != n_phases:
             raise ValueError(f"phase_names must name the {n_phases} phases, got {len(names)} name(s): {list(names)}")
-        for array in (means, covariances, counts, shrinkages):
-            array.setflags(write=False)
-        object.__setattr__(self, "means", means)
-        object.__setattr__(self, "covariances", covariances)
-        object.__setattr__(self, "counts", counts)
-        object.__setattr__(self, "shrinkages", shrinkages)
-        object.__setattr__(self, "phase_names", names)
+        set_frozen_fields(self, means=means, covariances=covariances, counts=counts, shrinkages=shrinkages, phase_names=names)
 
     @property
     def n_phases(self) -> int:
