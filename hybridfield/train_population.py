@@ -4,9 +4,10 @@ Run from the repository root (the shared data folder beside it)::
 
     python -m hybridfield.train_population --data ../shared/data
 
-It learns heart-vector priors and lead-vector variability from the PTB record and the 35
-PhysioNet Challenge 2021 records (see ``shared/data/README.md`` for licences and citations) and
-writes ``hybridfield/resources/population_default.json`` (a few tens of kB, plain JSON).
+It learns heart-vector priors, lead-vector variability and the neighbouring leads' deviation
+correlation from every usable shared record (302: PhysioNet Challenge 2021, LUDB, PTB; see
+``shared/data/README.md`` for licences and citations; ``--records bundled`` takes the 36 earlier
+ones) and writes ``hybridfield/resources/population_default.json`` (plain JSON, under 100 kB).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .cli import add_data_argument, load_shared_records
+from .cli import add_data_argument, load_all_shared_records, load_shared_records
 from .population import BUNDLED_POPULATION_PATH, fit_population_model
 
 __all__ = ["main"]
@@ -39,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_argument(parser)
     parser.add_argument("--output", default=str(BUNDLED_POPULATION_PATH))
+    parser.add_argument("--records", choices=("all", "bundled"), default="all", help="every usable shared record, or the 36 first bundled")
     arguments = parser.parse_args(argv)
-    records = load_shared_records(arguments.data)
+    records = load_all_shared_records(arguments.data)[0] if arguments.records == "all" else load_shared_records(arguments.data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = fit_population_model(records)
