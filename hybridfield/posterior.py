@@ -145,7 +145,8 @@ def _laplace_nuisance(model: RecordModel, *, draws: int, random_seed: int | None
 
     def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray]:
         try:
-            value, gradient = model.log_density_and_gradient(theta)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a far step: -inf below
+                value, gradient = model.log_density_and_gradient(theta)
         except np.linalg.LinAlgError:
             return -np.inf, np.zeros_like(theta)
         return (value, gradient) if np.isfinite(value) and np.all(np.isfinite(gradient)) else (-np.inf, np.zeros_like(theta))
