@@ -119,7 +119,7 @@ def test_command_builds_the_store(tmp_path: Path, built: tuple[Path, CycleStore]
     for suffix in (".hea", ".mat"):
         (folder / f"E07501{suffix}").symlink_to(DATA / f"E07501{suffix}")
     result = subprocess.run(
-        [sys.executable, "-m", "hybridfield.build_cycle_store", str(folder), "--root", str(tmp_path / "stores"),
+        [sys.executable, "-m", "hybridfield.build_store", str(folder), "--root", str(tmp_path / "stores"),
          "--scheduler", "synchronous"],
         capture_output=True, text=True, cwd=ROOT, check=False,
     )

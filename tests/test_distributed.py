@@ -122,7 +122,7 @@ def test_two_gloo_processes_share_the_cycles_and_average_the_gradients(store: Cy
 def test_command_trains_and_saves_weights(store: CycleStore, tmp_path: Path) -> None:
     output = tmp_path / "hybrid.pt"
     result = subprocess.run(
-        [sys.executable, "-m", "hybridfield.train_distributed", "--store", str(store.path), "--epochs", "1",
+        [sys.executable, "-m", "hybridfield.train_store", "--store", str(store.path), "--epochs", "1",
          "--batch-size", "32", "--views-per-step", "2", "--checkpoint", str(tmp_path / "run.ckpt"), "--output", str(output)],
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=300,
     )
