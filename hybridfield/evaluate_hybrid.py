@@ -500,13 +500,19 @@ def main(argv: list[str] | None = None) -> int:
     status : int
         0 on success.
     """
-    from .cli import add_data_argument, add_linear_path_arguments, linear_path_options, load_all_shared_records, load_shared_records
+    from .cli import (
+        add_data_argument,
+        add_linear_path_arguments,
+        add_training_arguments,
+        linear_path_options,
+        load_all_shared_records,
+        load_shared_records,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_argument(parser)
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--simulated-records", type=int, default=10)
+    add_training_arguments(parser)
     parser.add_argument("--simulated-epochs", type=int, default=0)
     add_linear_path_arguments(parser)
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
