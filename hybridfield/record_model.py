@@ -116,7 +116,7 @@ def model_data(
     -------
     data : dict of str to ndarray
         ``likelihood_weight``, ``bin_count``, ``bin_sum``, ``bin_outer``, ``prior_precision``,
-        ``prior_logdet``, ``prior_mean``, ``lead_direction`` (L, 3), ``lead_perpendicular``
+        ``prior_covariance``, ``prior_logdet``, ``prior_mean``, ``lead_direction`` (L, 3), ``lead_perpendicular``
         (L, 2, 3), ``gain_sd``, ``angle_cholesky``, ``inverse_residual`` (n_bins, L).
     """
     counts, sums, outer = statistics
@@ -127,6 +127,7 @@ def model_data(
         "bin_sum": sums,
         "bin_outer": outer,
         "prior_precision": np.linalg.inv(population.prior_covariance),
+        "prior_covariance": population.prior_covariance,
         "prior_logdet": np.linalg.slogdet(population.prior_covariance)[1],
         "prior_mean": population.prior_mean,
         "lead_direction": lead_set.magnitude[:, None] * basis[:, 0],
@@ -296,12 +297,12 @@ class RecordModel:
         n = self.n_leads
         weight = float(d["likelihood_weight"])
         counts, sums, outer = d["bin_count"], d["bin_sum"], d["bin_outer"]
-        prior_mean, prior_precision = d["prior_mean"], d["prior_precision"]
+        prior_mean = d["prior_mean"]
         angle = self.angle_offsets(standard)
         gain = np.exp(log_gain)
         lead_matrix = gain[:, None] * d["lead_direction"] + np.einsum("la,lai->li", angle, d["lead_perpendicular"])
         noise_variance = np.exp(2.0 * log_noise) / d["inverse_residual"]  # (B, L)
-        prior_covariance = np.linalg.inv(prior_precision)  # (B, 3, 3)
+        prior_covariance = d["prior_covariance"]  # (B, 3, 3)
         covariance = np.einsum("li,bij,mj->blm", lead_matrix, prior_covariance, lead_matrix)
         covariance[:, np.arange(n), np.arange(n)] += noise_variance
         cholesky = np.linalg.cholesky(covariance)
