@@ -8,12 +8,16 @@ that ``xarray.open_zarr`` reads (zarr format 2, consolidated metadata):
 - ``virtual`` (record, view, time) float32, mV: each record's prediction on the prepared time
   base (500 Hz), NaN after its end (records of different lengths are padded with NaN);
 - ``length`` (record,) int64, samples: where each record's prediction ends (0 for a failure);
+- ``flagged`` (record,) bool: the record was predicted but raised a
+  :class:`~hybridfield.quality.RecordQualityWarning` (no trustworthy beats, as in noise);
+- with ``bands=p``: ``lower`` and ``upper`` (record, view, time) float32, mV, the central ``p``
+  posterior band of each view (:meth:`HybridPanorama.predict_posterior`, Laplace mode);
 - coordinates ``record`` (the record's path relative to the folder, without suffix), ``view``
   (lead names, ``"view(90,130)"`` in degrees for angle pairs) and ``time`` (s); ``path``
   (record,) the record's path; ``theta``, ``phi`` (view,) radians, the views' Nef-Net angles;
 - attributes: ``fs`` (Hz), ``units``, ``inputs``, ``weights``, ``preprocessing`` (the contract)
-  and ``failures`` (one ``{record, path, error}`` per record without a prediction, whose values
-  stay NaN).
+  ``failures`` (one ``{record, path, error}`` per record without a prediction, whose values
+  stay NaN), ``flags`` (one ``{record, path, warnings}`` per flagged record) and ``bands``.
 
 The time axis is as long as the longest record (from the headers, before any record is
 predicted), or ``duration`` seconds for all records (longer records cut there). Each task writes
@@ -88,6 +92,11 @@ def _model(weights: str | None) -> Any:
     return HybridPanorama.pretrained() if weights is None else HybridPanorama.load(weights)
 
 
+def _record_seed(random_seed: int, index: int) -> int:
+    """A record's own posterior seed: the same for a record at the same place whatever the batching."""
+    return int(np.random.SeedSequence([int(random_seed), int(index)]).generate_state(1)[0])
+
+
 def _predict_batch(
     work: tuple[int, list[str], list[bool]],
     *,
@@ -96,35 +105,61 @@ def _predict_batch(
     inputs: list[str] | None,
     n_time: int,
     weights: str | None,
+    probability: float | None = None,
+    band_draws: int = 200,
+    random_seed: int = 0,
 ) -> dict[str, Any]:
     """Predict one batch of records (those whose header was readable) and write its chunk of the output."""
     import zarr
 
     from .io import read_wfdb
+    from .quality import quality_messages
 
     start, paths, readable = work
     started = time.perf_counter()
     model = _model(weights)
-    block = np.full((len(paths), len(views), n_time), np.nan, dtype=np.float32)
+    shape = (len(paths), len(views), n_time)
+    block = np.full(shape, np.nan, dtype=np.float32)
+    bands = np.full((2, *shape), np.nan, dtype=np.float32) if probability is not None else None
     lengths = np.zeros(len(paths), dtype=np.int64)
-    failures = []
+    flagged = np.zeros(len(paths), dtype=bool)
+    failures, flags = [], []
     for k, path in enumerate(paths):
         if not readable[k]:
             continue  # listed with its header's error already
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                virtual = model.predict(read_wfdb(path), views, inputs=inputs)
+            # every warning is caught; the quality warnings (no trustworthy beats, ...) are kept
+            # beside the record's output instead of scrolling past
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                record = model._record(read_wfdb(path), warn=True)  # prepared and segmented once
+                virtual = model.predict(record, views, inputs=inputs)
+                if bands is not None:
+                    posterior = model.predict_posterior(
+                        record, views, inputs=inputs, draws=band_draws, random_seed=_record_seed(random_seed, start + k),
+                        progressbar=False,
+                    )
         except Exception as error:  # noqa: BLE001 - any record-level failure is listed, never silent
             failures.append({"index": start + k, "path": str(path), "error": f"{type(error).__name__}: {error}"})
             continue
         size = min(virtual.n_samples, n_time)
         block[k, :, :size] = virtual.signals[:, :size]
+        if bands is not None:
+            bands[:, k, :, :size] = np.stack(posterior.interval(probability))[:, :, :size]
         lengths[k] = size
+        messages = quality_messages(caught)
+        if messages:
+            flagged[k] = True
+            flags.append({"index": start + k, "path": str(path), "warnings": messages})
     root = Path(output)
-    zarr.open_array(str(root / "virtual"), mode="r+")[start : start + len(paths)] = block
-    zarr.open_array(str(root / "length"), mode="r+")[start : start + len(paths)] = lengths
-    return {"n_paths": len(paths), "failures": failures, "seconds": time.perf_counter() - started}
+    rows = slice(start, start + len(paths))
+    zarr.open_array(str(root / "virtual"), mode="r+")[rows] = block
+    zarr.open_array(str(root / "length"), mode="r+")[rows] = lengths
+    zarr.open_array(str(root / "flagged"), mode="r+")[rows] = flagged
+    if bands is not None:
+        zarr.open_array(str(root / "lower"), mode="r+")[rows] = bands[0]
+        zarr.open_array(str(root / "upper"), mode="r+")[rows] = bands[1]
+    return {"n_paths": len(paths), "failures": failures, "flags": flags, "seconds": time.perf_counter() - started}
 
 
 def predict_folder(
@@ -138,6 +173,9 @@ def predict_folder(
     batch_size: int = 16,
     duration: float | None = None,
     weights: str | os.PathLike[str] | None = None,
+    bands: float | None = None,
+    band_draws: int = 200,
+    random_seed: int = 0,
     progress: bool = True,
 ) -> Any:
     """Virtual leads of the hybrid panorama for every record of a folder, written to a zarr store.
@@ -165,6 +203,16 @@ def predict_folder(
         longest record's.
     weights : str or path-like, optional
         Saved :class:`~hybridfield.HybridPanorama` weights (default: the bundled ones).
+    bands : float, optional
+        Also write each view's central posterior band of this probability (0.9 for 90 %):
+        ``lower`` and ``upper`` (record, view, time) mV, from
+        :meth:`HybridPanorama.predict_posterior <hybridfield.HybridPanorama.predict_posterior>`
+        (Laplace mode) on the same prepared record. None (default): no bands.
+    band_draws : int
+        Posterior draws per record for the bands.
+    random_seed : int
+        Seed of the bands; each record draws from its own stream (the seed and its index), so a
+        record's bands do not depend on ``batch_size`` or the scheduler.
     progress : bool
         One line per batch.
 
@@ -172,7 +220,9 @@ def predict_folder(
     -------
     dataset : xarray.Dataset
         The written store, opened lazily (``xarray.open_zarr(output)``): ``virtual`` (record,
-        view, time) mV, NaN-padded, ``length`` (record,) samples, failures in ``attrs``.
+        view, time) mV, NaN-padded, ``length`` (record,) samples, ``flagged`` (record,) bool (the
+        record raised a :class:`~hybridfield.quality.RecordQualityWarning`; its messages are in
+        ``attrs["flags"]``), ``lower``/``upper`` with ``bands``, failures in ``attrs``.
     """
     import xarray as xr
     import zarr
@@ -201,11 +251,16 @@ def predict_folder(
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if duration is not None and not (isinstance(duration, (int, float)) and np.isfinite(duration) and duration > 0):
         raise ValueError(f"duration must be a positive number of seconds or None, got {duration!r}")
+    if bands is not None and not (isinstance(bands, float) and 0.0 < bands < 1.0):
+        raise ValueError(f"bands must be a probability in (0, 1) such as 0.9, or None, got {bands!r}")
+    if isinstance(band_draws, bool) or not isinstance(band_draws, int) or band_draws < 2:
+        raise ValueError(f"band_draws must be an integer >= 2, got {band_draws!r}")
     weights_path = None if weights is None else str(weights)
     _model(weights_path)  # a bad weights file fails here, before any work is sent out
     fs = float(PREPROCESSING["fs"])
     output = Path(output)
     failures: list[dict[str, Any]] = []
+    flags: list[dict[str, Any]] = []
     work = batches(paths, batch_size)
     started = time.perf_counter()
     context = dask_client(scheduler, n_workers=n_workers) if not (isinstance(scheduler, str) and scheduler == SYNCHRONOUS) else None
@@ -227,14 +282,26 @@ def predict_folder(
                   f"into {output}", flush=True)
         import dask.array as da
 
+        chunks = (batch_size, len(names), n_time)
+        variables = {
+            "virtual": (("record", "view", "time"), da.full((len(paths), len(names), n_time), np.nan, dtype=np.float32,
+                                                             chunks=chunks),
+                        {"units": "mV", "long_name": "virtual lead (physics + learned residual)"}),
+            "length": (("record",), da.zeros(len(paths), dtype=np.int64, chunks=batch_size),
+                       {"units": "samples", "long_name": "samples of the record's prediction (0: failed)"}),
+            "flagged": (("record",), da.zeros(len(paths), dtype=bool, chunks=batch_size),
+                        {"long_name": "the record raised a quality warning (attrs['flags'] says which)"}),
+        }
+        if bands is not None:
+            for name, side in (("lower", "lower"), ("upper", "upper")):
+                variables[name] = (
+                    ("record", "view", "time"),
+                    da.full((len(paths), len(names), n_time), np.nan, dtype=np.float32, chunks=chunks),
+                    {"units": "mV", "long_name": f"{side} end of the central {bands:.0%} posterior band",
+                     "probability": bands},
+                )
         skeleton = xr.Dataset(
-            {
-                "virtual": (("record", "view", "time"), da.full((len(paths), len(names), n_time), np.nan, dtype=np.float32,
-                                                                 chunks=(batch_size, len(names), n_time)),
-                            {"units": "mV", "long_name": "virtual lead (physics + learned residual)"}),
-                "length": (("record",), da.zeros(len(paths), dtype=np.int64, chunks=batch_size),
-                           {"units": "samples", "long_name": "samples of the record's prediction (0: failed)"}),
-            },
+            variables,
             coords={"record": np.array(ids, dtype=str), "view": np.array(names, dtype=str),
                     "time": ("time", np.arange(n_time) / fs, {"units": "s"}),
                     "path": ("record", np.array(paths, dtype=str)),
@@ -247,20 +314,26 @@ def predict_folder(
         ]
         for _, result in map_batches(
             _predict_batch, todo, scheduler=target, progress=progress, one_thread_per_process=True,
-            describe=lambda r: f"{r['n_paths']} records, {len(r['failures'])} failed",
+            describe=lambda r: f"{r['n_paths']} records, {len(r['failures'])} failed, {len(r['flags'])} flagged",
             output=str(output), views=list(views), inputs=input_names, n_time=n_time, weights=weights_path,
+            probability=bands, band_draws=band_draws, random_seed=random_seed,
         ):
             failures += [{"record": ids[f["index"]], "path": f["path"], "error": f["error"]} for f in result["failures"]]
+            flags += [{"record": ids[f["index"]], "path": f["path"], "warnings": f["warnings"]} for f in result["flags"]]
     group = zarr.open_group(str(output), mode="r+")
     group.attrs.update({
         "fs": fs, "units": "mV", "inputs": list(input_names or _model(weights_path).input_leads),
         "weights": weights_path or "bundled (HybridPanorama.pretrained())",
         "preprocessing": {k: v for k, v in PREPROCESSING.items() if k in ("fs", "band_hz", "units", "cycle_length")},
         "failures": sorted(failures, key=lambda f: f["record"]), "n_failures": len(failures),
+        "flags": sorted(flags, key=lambda f: f["record"]), "n_flagged": len(flags),
+        "bands": None if bands is None else {
+            "probability": bands, "draws": band_draws, "random_seed": random_seed, "method": "laplace",
+        },
     })
     zarr.consolidate_metadata(str(output))
     if progress:
-        print(f"wrote {output}: {len(paths) - len(failures)} records predicted, {len(failures)} failed, "
+        print(f"wrote {output}: {len(paths) - len(failures)} records predicted ({len(flags)} flagged), {len(failures)} failed, "
               f"{time.perf_counter() - started:.1f} s", flush=True)
     return xr.open_zarr(output)
 

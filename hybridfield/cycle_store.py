@@ -17,7 +17,7 @@ Layout (zarr format 3, a directory store)::
 
     cycles-<key>.zarr/               attrs: format, key, contract, parts (in order), failures
         parts/<part id>/             one per batch of records; attrs: records (path, record,
-                                     n_cycles), n_cycles
+                                     n_cycles, warnings), n_cycles
             inputs       (n, n_inputs, length) float32, mV
             input_angles (n, n_inputs, 2) float32, radians
             targets      (n, n_views, length) float32, mV
@@ -197,7 +197,9 @@ class CycleStore:
     input_names, target_names : tuple of str
         Input leads and query views of every cycle.
     records : list of dict
-        One per stored record, in store order: ``path``, ``record`` (its name), ``n_cycles``.
+        One per stored record, in store order: ``path``, ``record`` (its name), ``n_cycles``,
+        ``warnings`` (its :class:`~hybridfield.quality.RecordQualityWarning` messages; see
+        :attr:`flagged`).
     failures : list of dict
         Records that gave no cycle: ``path``, ``error``.
     """
@@ -240,6 +242,11 @@ class CycleStore:
     def record_names(self) -> tuple[str, ...]:
         """Names of the stored records, in store order (``CycleSet.record`` indexes them)."""
         return tuple(str(r["record"]) for r in self.records)
+
+    @property
+    def flagged(self) -> list[dict[str, Any]]:
+        """Stored records that raised a quality warning (their cycles are kept; drop them if you wish)."""
+        return [r for r in self.records if r.get("warnings")]
 
     @property
     def record_paths(self) -> list[str]:
@@ -332,7 +339,8 @@ class CycleStore:
 
     def __repr__(self) -> str:
         return (
-            f"<CycleStore | {len(self)} cycles of {len(self.records)} records ({len(self.failures)} failed), "
+            f"<CycleStore | {len(self)} cycles of {len(self.records)} records ({len(self.failures)} failed, "
+            f"{len(self.flagged)} flagged), "
             f"inputs {', '.join(self.input_names)}, {len(self.target_names)} views, key {self.key[:16]}>"
         )
 
@@ -367,14 +375,16 @@ def _cycle_batch(
     from .cycles import real_cycles
     from .io import read_wfdb
     from .population import default_population_model
+    from .quality import quality_messages
 
     started = time.perf_counter()
     population = default_population_model() if population is None else population
     sets, records, failures = [], [], []
     for path in paths:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            # quality warnings are kept with the record (``warnings``), the others dropped
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 ecg = read_wfdb(path)
                 cycles = real_cycles([ecg], inputs=inputs, targets=targets, population=population, length=length)
         except ValueError as error:
@@ -387,7 +397,9 @@ def _cycle_batch(
             failures.append({"path": str(path), "error": f"{type(error).__name__}: {error}"})
             continue
         sets.append(cycles)
-        records.append({"path": str(path), "record": cycles.record_names[0], "n_cycles": len(cycles)})
+        records.append({
+            "path": str(path), "record": cycles.record_names[0], "n_cycles": len(cycles), "warnings": quality_messages(caught),
+        })
     part = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:16]
     n_cycles = 0
     if sets:
@@ -489,7 +501,8 @@ def build_cycle_store(
               f"{len(paths)} requested already done, {len(todo)} to process in batches of {batch_size}", flush=True)
 
     def describe(result: dict[str, Any]) -> str:
-        return f"{len(result['records'])} records, {result['n_cycles']} cycles, {len(result['failures'])} failed"
+        flagged = sum(bool(r["warnings"]) for r in result["records"])
+        return f"{len(result['records'])} records ({flagged} flagged), {result['n_cycles']} cycles, {len(result['failures'])} failed"
 
     last_flush = time.perf_counter()
     stored, written = list(parts), {}  # new parts by batch: the store keeps the batches' order

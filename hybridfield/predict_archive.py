@@ -2,13 +2,15 @@
 
 Runs the pretrained hybrid panorama (or ``--weights``) on every WFDB record under a folder in
 batches on Dask and writes a zarr store that ``xarray.open_zarr`` reads: ``virtual`` (record x
-view x time, mV, NaN after each record's ``length``), failures in its attributes
-(:func:`hybridfield.archive_prediction.predict_folder`). Deterministic (no random step).
+view x time, mV, NaN after each record's ``length``), ``flagged`` records (quality warnings),
+failures in its attributes (:func:`hybridfield.archive_prediction.predict_folder`). Deterministic,
+except the optional posterior bands (``--bands 0.9``), which take ``--seed``.
 
 Run::
 
     python -m hybridfield.predict_archive ../shared/data/cinc2021 --views V1 V4 1.57,2.27 --output virtual.zarr
     python -m hybridfield.predict_archive /data/ptb-xl --views V2 V6 --inputs I II V5 --output ptbxl.zarr --workers 16
+    python -m hybridfield.predict_archive ../shared/data/ludb --views V1 V6 --bands 0.9 --output ludb.zarr
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="zarr directory to write (replaced)")
     parser.add_argument("--duration", type=float, default=None, help="cut every record to this many seconds (default: the longest)")
     parser.add_argument("--weights", default=None, help="HybridPanorama weights (.pt; default: the bundled ones)")
+    parser.add_argument("--bands", type=float, default=None,
+                        help="also write the central posterior band of this probability (e.g. 0.9) as lower/upper")
+    parser.add_argument("--band-draws", type=int, default=200, help="posterior draws per record for --bands")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the posterior bands")
     add_scheduler_arguments(parser)
     parser.set_defaults(batch_size=16)
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -78,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     dataset = predict_folder(
         arguments.folder, parse_view_arguments(arguments.views), output=arguments.output, inputs=arguments.inputs,
         scheduler=scheduler_option(arguments), n_workers=arguments.workers, batch_size=arguments.batch_size,
-        duration=arguments.duration, weights=arguments.weights, progress=not arguments.quiet,
+        duration=arguments.duration, weights=arguments.weights, bands=arguments.bands, band_draws=arguments.band_draws,
+        random_seed=arguments.seed, progress=not arguments.quiet,
     )
     print(f"{arguments.output}: {dataset.sizes['record']} records x {dataset.sizes['view']} views x "
-          f"{dataset.sizes['time']} samples, {dataset.attrs['n_failures']} failed")
+          f"{dataset.sizes['time']} samples, {dataset.attrs['n_failures']} failed, {dataset.attrs['n_flagged']} flagged")
     return 0
 
 

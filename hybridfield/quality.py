@@ -33,6 +33,7 @@ __all__ = [
     "MIN_ECG_FS",
     "RecordQualityWarning",
     "beat_consistency",
+    "quality_messages",
     "check_plausibility",
     "plausibility_problems",
     "robust_amplitudes",
@@ -338,6 +339,26 @@ class RecordQualityWarning(UserWarning):
     Filter it like any warning: ``warnings.filterwarnings("ignore", category=RecordQualityWarning)``,
     or ``"error"`` to stop on such records.
     """
+
+
+def quality_messages(caught: Sequence[warnings.WarningMessage]) -> list[str]:
+    """The distinct :class:`RecordQualityWarning` messages among caught warnings, in order.
+
+    For batch work over an archive, where each record's warnings are caught
+    (``warnings.catch_warnings(record=True)``) and kept beside its output rather than printed.
+
+    Parameters
+    ----------
+    caught : sequence of warnings.WarningMessage
+        What ``warnings.catch_warnings(record=True)`` collected.
+
+    Returns
+    -------
+    messages : list of str
+        Each quality warning's text once (they name the record and the value).
+    """
+    messages = [str(item.message) for item in caught if issubclass(item.category, RecordQualityWarning)]
+    return list(dict.fromkeys(messages))
 
 
 def _record_label(record: str | None) -> str:

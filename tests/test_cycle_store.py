@@ -124,7 +124,24 @@ def test_command_builds_the_store(tmp_path: Path, built: tuple[Path, CycleStore]
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "batch 1/1: 1 records, 19 cycles, 0 failed" in result.stdout
+    assert "batch 1/1: 1 records (0 flagged), 19 cycles, 0 failed" in result.stdout
     store = open_cycle_store(result.stdout.strip().splitlines()[-1])
     assert store.key == built[1].key and store.record_names == ("E07501",)
     np.testing.assert_array_equal(store.read().inputs, built[1].read().subset(np.arange(19)).inputs)
+
+
+def test_records_with_quality_warnings_are_flagged(tmp_path: Path) -> None:
+    """White noise still gives cycles, but the store lists it as flagged with the warning's text."""
+    from hybridfield import ECG
+
+    clean = read_wfdb(RECORDS[1])
+    rng = np.random.default_rng(0)
+    ECG.from_array(rng.normal(0, 0.3, (12, 5000)), 500.0, list(clean.lead_names), metadata={"record": "noise"}).to_wfdb(
+        "noise", tmp_path
+    )
+    store = build_cycle_store([RECORDS[1], str(tmp_path / "noise")], tmp_path / "stores", scheduler="synchronous",
+                              progress=False)
+    assert [r["record"] for r in store.records] == ["E07501", "noise"]
+    assert [r["record"] for r in store.flagged] == ["noise"]
+    assert any("no trustworthy beats" in m and "'noise'" in m for m in store.flagged[0]["warnings"])
+    assert store.records[0]["warnings"] == [] and "1 flagged" in repr(store)

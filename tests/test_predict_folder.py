@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hybridfield import HybridPanorama, read_wfdb
-from hybridfield.archive_prediction import predict_folder, prepared_length
+from hybridfield import ECG, HybridPanorama, read_wfdb
+from hybridfield.archive_prediction import _record_seed, predict_folder, prepared_length
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -20,7 +20,8 @@ VIEWS = ["V1", "V4", (1.2, 2.0)]
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two Challenge records (10 s at 500 Hz), the PTB record (1 kHz, longer) and a broken header."""
+    """Two Challenge records (10 s at 500 Hz), the PTB record (1 kHz, longer), a broken header, white
+    noise (to be flagged) and a Challenge record in microvolts written as mV (to fail)."""
     folder = tmp_path_factory.mktemp("archive")
     (folder / "cinc").mkdir()
     for name in ("E07501", "E07502"):
@@ -30,6 +31,11 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in ptb.parent.glob(ptb.name + ".*"):
         (folder / path.name).symlink_to(path)
     (folder / "broken.hea").write_text("this is not a header\n")
+    leads = list(read_wfdb(SHARED / "cinc2021" / "E07501").lead_names)
+    rng = np.random.default_rng(0)
+    ECG.from_array(rng.normal(0, 0.3, (12, 5000)), 500.0, leads, metadata={"record": "noise"}).to_wfdb("noise", folder)
+    real = read_wfdb(SHARED / "cinc2021" / "E07502")
+    ECG.from_array(real.signals * 1000.0, real.fs, leads, metadata={"record": "microvolts"}).to_wfdb("microvolts", folder)
     return folder
 
 
@@ -45,7 +51,7 @@ def test_each_record_is_the_pretrained_prediction(folder: Path, predicted: xr.Da
     assert list(predicted.view.values) == ["V1", "V4", "view(68.7549,114.592)"]
     assert predicted.virtual.dims == ("record", "view", "time")
     for record in predicted.record.values:
-        if record == "broken":
+        if record in ("broken", "microvolts"):
             continue
         expected = model.predict(read_wfdb(str(predicted.path.sel(record=record).values)), VIEWS)
         values = predicted.virtual.sel(record=record).values
@@ -58,13 +64,49 @@ def test_each_record_is_the_pretrained_prediction(folder: Path, predicted: xr.Da
 
 
 def test_failures_are_listed_and_stay_nan(predicted: xr.Dataset) -> None:
-    assert set(predicted.record.values) >= {"cinc/E07501", "cinc/E07502", "broken"}
+    assert set(predicted.record.values) >= {"cinc/E07501", "cinc/E07502", "broken", "microvolts", "noise"}
     failures = predicted.attrs["failures"]
-    assert [f["record"] for f in failures] == ["broken"] and predicted.attrs["n_failures"] == 1
-    assert int(predicted.length.sel(record="broken")) == 0
-    assert np.isnan(predicted.virtual.sel(record="broken").values).all()
+    assert [f["record"] for f in failures] == ["broken", "microvolts"] and predicted.attrs["n_failures"] == 2
+    # the microvolt record fails naming itself and its amplitude
+    assert "'microvolts'" in failures[1]["error"] and "microvolts (divide by 1000)" in failures[1]["error"]
+    for record in ("broken", "microvolts"):
+        assert int(predicted.length.sel(record=record)) == 0
+        assert np.isnan(predicted.virtual.sel(record=record).values).all()
     # the time axis is the longest record's: the PTB record at 1 kHz, resampled to 500 Hz
     assert predicted.sizes["time"] == int(predicted.length.max()) > 5000
+
+
+def test_noise_is_predicted_but_flagged(predicted: xr.Dataset) -> None:
+    """A record of white noise has no trustworthy beats: its values are written, and it is flagged."""
+    assert predicted.flagged.dtype == bool
+    assert list(predicted.record.values[predicted.flagged.values]) == ["noise"]
+    assert predicted.attrs["n_flagged"] == 1
+    (flag,) = predicted.attrs["flags"]
+    assert flag["record"] == "noise" and any("no trustworthy beats" in m and "'noise'" in m for m in flag["warnings"])
+    assert int(predicted.length.sel(record="noise")) == 5000
+    assert not predicted.flagged.sel(record="cinc/E07501") and predicted.attrs["bands"] is None
+    assert "lower" not in predicted
+
+
+def test_posterior_bands_are_the_models_posterior(folder: Path, tmp_path: Path) -> None:
+    """``bands``: each record's lower/upper are its own posterior's interval, seeded by its index."""
+    paths = [folder / "cinc" / "E07501", folder / "cinc" / "E07502"]
+    written = predict_folder(paths, VIEWS, output=tmp_path / "bands.zarr", scheduler="synchronous", batch_size=1,
+                             bands=0.9, band_draws=40, random_seed=3, progress=False)
+    model = HybridPanorama.pretrained()
+    assert written.attrs["bands"] == {"probability": 0.9, "draws": 40, "random_seed": 3, "method": "laplace"}
+    for index, path in enumerate(paths):
+        posterior = model.predict_posterior(read_wfdb(path), VIEWS, draws=40, random_seed=_record_seed(3, index),
+                                            progressbar=False)
+        lower, upper = posterior.interval(0.9)
+        record = written.sel(record=path.name)
+        np.testing.assert_allclose(record.lower.values, lower, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(record.upper.values, upper, rtol=0, atol=1e-5)
+        assert (record.upper.values > record.lower.values).mean() > 0.99
+    with pytest.raises(ValueError, match="bands"):
+        predict_folder(paths, VIEWS, output=tmp_path / "x.zarr", bands=90)
+    with pytest.raises(ValueError, match="band_draws"):
+        predict_folder(paths, VIEWS, output=tmp_path / "x.zarr", bands=0.9, band_draws=1)
 
 
 def test_dask_client_and_a_common_duration(folder: Path, predicted: xr.Dataset, tmp_path: Path) -> None:
