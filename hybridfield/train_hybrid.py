@@ -1,14 +1,17 @@
 """Reproduce the bundled hybrid weights (``hybridfield/resources/hybrid_default.pt``).
 
-Data: every record of ../shared/data (35 PhysioNet Challenge 2021 12-lead records and the PTB
-record s0010_re; licences and citations in that folder's README), cut into Nef-Net protocol
-cycles, for two input sets (I, II, V5 and II, V2, V5) with all 12 standard leads as query views;
-plus simulated multi-view cycles from the torso model for each input set (random views on the
-whole sphere, perturbed lead vectors). The physics uses the bundled population prior.
+Data: every usable record of ../shared/data (``--records all``, the default: PhysioNet Challenge
+2021, LUDB and PTB Diagnostic, about 300 records; licences and citations in that folder's README;
+``--records bundled`` takes the 36 Challenge and PTB records of the first bundled weights), cut
+into Nef-Net protocol cycles for two input sets (I, II, V5 and II, V2, V5) with all 12 standard
+leads as query views; plus simulated multi-view cycles from the torso model for each input set
+(random views on the whole sphere, perturbed lead vectors). The physics uses the bundled
+population prior.
 
-Run (a few minutes on 2 cores)::
+Run (about 25 minutes on 2 cores for all records and 10 epochs, the recipe that
+``python -m hybridfield.evaluate_hybrid`` measures on all records)::
 
-    python -m hybridfield.train_hybrid --data ../shared/data
+    python -m hybridfield.train_hybrid --data ../shared/data --epochs 10
 
 The weights are saved with their preprocessing contract (fs, units, band, cycle length, lead
 names, angle convention) and the training summary, and load with ``weights_only=True``.
@@ -42,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     """
     import torch
 
-    from .cli import add_data_argument, add_linear_path_arguments, add_training_arguments, linear_path_options, load_shared_records
+    from .cli import (
+        add_data_argument,
+        add_linear_path_arguments,
+        add_training_arguments,
+        linear_path_options,
+        load_all_shared_records,
+        load_shared_records,
+    )
     from .cycles import real_cycles, simulated_cycles
     from .leads import STANDARD_LEADS
     from .nefnet import NefNet, NefNetConfig
@@ -54,12 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     add_data_argument(parser)
     add_training_arguments(parser)
     add_linear_path_arguments(parser)
+    parser.add_argument(
+        "--records", choices=("all", "bundled"), default="all",
+        help="every usable shared record (Challenge 2021, LUDB, PTB), or the 36 of the first bundled weights",
+    )
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
     torch.manual_seed(arguments.random_seed)
     started = time.perf_counter()
-    records = load_shared_records(arguments.data)
+    records = load_all_shared_records(arguments.data)[0] if arguments.records == "all" else load_shared_records(arguments.data)
+    print(f"{len(records)} records read from {arguments.data}", flush=True)
     sets = []
     for k, inputs in enumerate(INPUT_SETS):
         real = real_cycles(records, inputs=inputs, targets=STANDARD_LEADS)
@@ -77,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     contract = dict(PREPROCESSING)
     contract["training"] = {
         "records": sorted({name for s in sets if s.source == "real" for name in s.record_names}),
+        "record_selection": arguments.records,
         "input_sets": [list(i) for i in INPUT_SETS],
         "query_views": list(STANDARD_LEADS) + ["random views on the sphere (simulated)"],
         "simulated_records_per_input_set": arguments.simulated_records,
