@@ -16,7 +16,7 @@ I, II, V5):
 - training: one epoch of :func:`hybridfield.distributed.train_distributed` of the default-size
   hybrid NefNet from the store on this process, cycles per second;
 - prediction of a folder (:func:`hybridfield.archive_prediction.predict_folder`, 3 views) on the
-  same 2-worker cluster, records per second.
+  same 2-worker cluster, records per second, without and with 90 % posterior bands.
 
 ``-s`` prints the medians and the extrapolation to PTB-XL (21,799 records). Timings are only
 comparable on an otherwise idle machine. Run with
@@ -160,6 +160,17 @@ def test_predict_folder_two_workers(benchmark: Any, cluster: Any, tmp_path_facto
     _RESULTS["predict_dask2"] = len(RECORDS) / benchmark.stats.stats.median
 
 
+def test_predict_folder_with_bands_two_workers(benchmark: Any, cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same with each view's 90 % posterior band (200 Laplace draws per record)."""
+    dataset = benchmark.pedantic(
+        lambda root: predict_folder(RECORDS, VIEWS, output=root / "bands.zarr", scheduler=cluster, batch_size=4,
+                                    bands=0.9, band_draws=200, progress=False),
+        setup=lambda: ((_fresh_root(tmp_path_factory),), {}), rounds=3,
+    )
+    assert dataset.sizes["record"] == len(RECORDS) and "lower" in dataset
+    _RESULTS["predict_bands_dask2"] = len(RECORDS) / benchmark.stats.stats.median
+
+
 def _print_summary() -> None:
     """The medians and the extrapolation to PTB-XL."""
     r = _RESULTS
@@ -176,6 +187,8 @@ def _print_summary() -> None:
     print(f"  training, 1 process                 {r['train']:8.1f} cycles/s per epoch")
     if "predict_dask2" in r:
         print(f"  prediction Dask, 2 workers          {r['predict_dask2']:8.2f} records/s")
+    if "predict_bands_dask2" in r:
+        print(f"  prediction + 90 % bands, 2 workers  {r['predict_bands_dask2']:8.2f} records/s")
     efficiency = min(speedup / 2, 1.0)
     print(f"PTB-XL ({PTBXL_RECORDS} records, ~{cycles:,.0f} cycles at {r['cycles_per_record']:.1f} per record):")
     print(f"  preprocessing: {PTBXL_RECORDS / r['preprocess_serial'] / 60:.0f} min serial in one process, "
