@@ -558,7 +558,7 @@ def test_laplace_mode_agrees_with_nuts(ptb, ptb_posterior, population) -> None:
     print(f"\nmean 90 % width (mV): Laplace {np.round(width_laplace, 3)}, NUTS {np.round(width_nuts, 3)}")
     np.testing.assert_allclose(width_laplace, width_nuts, rtol=0.15)
     mean_gap = np.sqrt(np.mean((laplace.mean - nuts.mean) ** 2, axis=1))
-    # (the t tails with 2.5 degrees of freedom make a mean of 200-400 draws noisy)
+    # (the t tails with 3 degrees of freedom make a mean of 200-400 draws noisy)
     assert np.all(mean_gap < 0.15 * width_nuts), f"rms gap of the means {mean_gap} vs widths {width_nuts}"
     # and the nuisance parameters' posterior means agree with NUTS' within its spread
     for name in ("log_gain", "log_noise_scale"):
