@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .cli import add_data_argument, load_all_shared_records, load_shared_records
+from .evaluation_splits import record_source
 from .ecg import ECG
 from .metrics import PopulationRegression, coverage, interval_score, regression_to_the_mean, rmse
 from .population import CORRELATION_SHRINKAGE, fit_population_model, record_statistics
@@ -139,6 +140,8 @@ def leave_one_record_out(
             }
             for key, value in figures.items():
                 rows[name].setdefault(key, []).append(float(value))
+            rows[name].setdefault("record", []).append(str(ecg.record))
+            rows[name].setdefault("source", []).append(record_source(str(ecg.record), patients[test]))
             amplitudes[name]["true"].append(float(np.ptp(truth)))
             amplitudes[name]["mean"].append(float(np.ptp(posterior.mean[k])))
             amplitudes[name]["draw"].append(float(np.ptp(posterior.draws[0, k])))
@@ -152,7 +155,7 @@ def leave_one_record_out(
             )
     summary: dict[str, Any] = {}
     for name in targets:
-        entry = {key: float(np.mean(values)) for key, values in rows[name].items()}
+        entry = {key: float(np.mean(values)) for key, values in rows[name].items() if key not in ("record", "source")}
         entry["interval_score_ratio"] = entry["interval_score"] / entry["baseline_interval_score"]
         entry["n_records"] = len(rows[name]["coverage"])
         for kind in ("mean", "draw", "baseline"):
@@ -169,9 +172,39 @@ def leave_one_record_out(
         "records": tested,
         "n_patients": len({patients[i] for i in usable}),
         "per_lead": summary,
+        "per_source": _per_source(rows),
         "per_record": rows,
         "seconds": time.perf_counter() - started,
     }
+
+
+def _per_source(rows: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Source -> lead -> coverage, interval-score ratio and records, from the per-record rows."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, columns in rows.items():
+        sources = np.array(columns.get("source", []), dtype=str)
+        for source in sorted(set(sources)):
+            chosen = sources == source
+            model = float(np.mean(np.array(columns["interval_score"])[chosen]))
+            baseline = float(np.mean(np.array(columns["baseline_interval_score"])[chosen]))
+            out.setdefault(source, {})[name] = {
+                "coverage": float(np.mean(np.array(columns["coverage"])[chosen])),
+                "interval_score_ratio": model / baseline,
+                "n_records": int(chosen.sum()),
+            }
+    return out
+
+
+def _source_table(report: dict[str, Any]) -> str:
+    """Coverage / interval-score ratio per source and lead (markdown)."""
+    targets = list(report["targets"])
+    lines = ["| source (records) | " + " | ".join(f"{name} coverage / ratio" for name in targets) + " |",
+             "|---|" + "---|" * len(targets)]
+    for source, leads in report["per_source"].items():
+        count = max(entry["n_records"] for entry in leads.values())
+        cells = [f"{leads[n]['coverage']:.2f} / {leads[n]['interval_score_ratio']:.2f}" if n in leads else "-" for n in targets]
+        lines.append(f"| {source} ({count}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _table(report: dict[str, Any]) -> str:
@@ -237,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         correlation_shrinkage=arguments.correlation_shrinkage, test_every=arguments.test_every,
     )
     print(_table(report))
+    print(_source_table(report))
     if arguments.output:
         Path(arguments.output).write_text(json.dumps(report, indent=1))
     return 0

@@ -21,7 +21,7 @@ import forward
 from _simulated_records import simulate_record
 from hybridfield import ECG, read_wfdb
 from hybridfield import posterior as posterior_module
-from hybridfield.evaluate_uncertainty import _table, leave_one_record_out
+from hybridfield.evaluate_uncertainty import _source_table, _table, leave_one_record_out
 from hybridfield.population import PopulationModel, default_population_model, fit_population_model
 from hybridfield.posterior import PosteriorLeads, predict_posterior
 from hybridfield.preparation import prepare_ecg, prepare_record
@@ -285,6 +285,14 @@ def test_leave_one_record_out_on_five_challenge_records() -> None:
         assert 0.6 <= entry["coverage"] <= 1.0, f"{name}: coverage {entry['coverage']:.3f}"
         ratios.append(entry["interval_score_ratio"])
     assert float(np.mean(ratios)) < 1.0, f"mean interval-score ratio {np.mean(ratios):.3f}"
+    # the per-source summary is the per-record rows regrouped: all 5 are Georgia records
+    assert list(report["per_source"]) == ["Georgia"]
+    for name, entry in report["per_source"]["Georgia"].items():
+        assert entry["n_records"] == 5
+        assert entry["coverage"] == pytest.approx(report["per_lead"][name]["coverage"])
+        assert entry["interval_score_ratio"] == pytest.approx(report["per_lead"][name]["interval_score_ratio"])
+    assert report["per_record"]["V1"]["record"] == report["records"]
+    assert "| Georgia (5) |" in _source_table(report)
 
 
 # ==============================================================================================
