@@ -119,8 +119,10 @@ def load_all_shared_records(data: str | Path) -> tuple[list[ECG], list[str]]:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the hybrid training's length: ``--epochs`` (default 25) and ``--simulated-records``
-    (simulated records per input set, default 10), as ``train_hybrid`` and ``evaluate_hybrid`` take them.
+    """Add the hybrid training's length and network size: ``--epochs`` (default 25),
+    ``--simulated-records`` (simulated records per input set, default 10) and ``--channels`` (the
+    NefNet's feature channels, default :class:`~hybridfield.nefnet.NefNetConfig`'s 24), as
+    ``train_hybrid`` and ``evaluate_hybrid`` take them.
 
     Parameters
     ----------
@@ -128,6 +130,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--simulated-records", type=int, default=10)
+    parser.add_argument(
+        "--channels", type=int, default=24,
+        help="feature channels of the NefNet's encoder and branches (network size; 24: about 40 k parameters)",
+    )
 
 
 def add_linear_path_arguments(parser: argparse.ArgumentParser) -> None:

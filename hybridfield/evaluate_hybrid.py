@@ -233,6 +233,7 @@ def evaluate_setting(
     patients: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
     leave_one_source_out: bool = False,
+    channels: int = 24,
     random_seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -279,6 +280,9 @@ def evaluate_setting(
         :func:`~hybridfield.evaluation_splits.record_source` of its name and patient).
     leave_one_source_out : bool
         One fold per source: train on the records of every other source, test on its records.
+    channels : int
+        Feature channels of each fold's NefNet (:class:`~hybridfield.nefnet.NefNetConfig`; the
+        network's size).
     random_seed : int
         Seed.
     progress : bool
@@ -300,7 +304,7 @@ def evaluate_setting(
     """
     import torch
 
-    from .nefnet import NefNet
+    from .nefnet import NefNet, NefNetConfig
     from .population import fit_population_model
 
     held_out = tuple(held_out_views)
@@ -354,7 +358,7 @@ def evaluate_setting(
             simulated_records, inputs=inputs, exclude_views=held_out, population=population, random_seed=random_seed + fold
         )
         torch.manual_seed(random_seed + fold)  # the random hidden features of the linear path come from here
-        network = NefNet()
+        network = NefNet(NefNetConfig(channels=channels))
         if simulated_epochs:
             train_hybrid(
                 network, simulated, epochs=simulated_epochs, limb_identities=limb_identities, random_seed=random_seed + fold,
@@ -451,6 +455,7 @@ def evaluate_setting(
     scored_leads = {m: [n for n in (supervised if m in supervised_only else targets) if n in PRECORDIAL and n not in held_out] for m in stacked}
     report["sources"] = source_breakdown(stacked, records_of_cycle, record_sources, targets, scored_leads)
     report["seconds"] = time.perf_counter() - started
+    report["parameters"] = int(network.parameter_count())
     return report
 
 
@@ -551,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
             simulated_epochs=arguments.simulated_epochs, max_train_records=arguments.train_records, patients=patients,
+            channels=arguments.channels,
             leave_one_source_out=arguments.leave_one_source_out, random_seed=arguments.seed,
             **linear_path_options(arguments), **settings[name],
         )

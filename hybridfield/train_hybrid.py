@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inputs {', '.join(inputs)}: {len(real)} real cycles from {len(real.record_names)} records, "
               f"{len(simulated)} simulated cycles", flush=True)
         sets += [real, simulated]
-    network = NefNet(NefNetConfig())
+    network = NefNet(NefNetConfig(channels=arguments.channels))
     # the residual's linear path is fitted in closed form on all cycles, then kept while the
     # field decoder trains (the recipe measured by hybridfield.evaluate_hybrid)
     history = train_hybrid(
