@@ -11,7 +11,8 @@ Each case is called once before timing (NUTS compiles its model once per number 
 then timed over 3 rounds with the same seed. ``test_first_call_in_a_fresh_process`` times the
 first call of a new interpreter (after ``import hybridfield`` and reading the record; NeuroKit2's
 import, the population model's load and any compilation included) against the warm call of the
-same process, and once more with NeuroKit2 imported before the clock. Run with ``python -m pytest benchmarks/bench_uncertainty.py -q -s --benchmark-only``.
+same process, and once more with NeuroKit2 imported before the clock. Run with
+``python -m pytest benchmarks/bench_uncertainty.py -q -s --benchmark-only``.
 """
 
 from __future__ import annotations
