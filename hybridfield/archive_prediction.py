@@ -293,8 +293,8 @@ def predict_folder(
                         {"long_name": "the record raised a quality warning (attrs['flags'] says which)"}),
         }
         if bands is not None:
-            for name, side in (("lower", "lower"), ("upper", "upper")):
-                variables[name] = (
+            for side in ("lower", "upper"):
+                variables[side] = (
                     ("record", "view", "time"),
                     da.full((len(paths), len(names), n_time), np.nan, dtype=np.float32, chunks=chunks),
                     {"units": "mV", "long_name": f"{side} end of the central {bands:.0%} posterior band",

@@ -19,6 +19,9 @@ __all__ = [
     "add_data_argument",
     "load_shared_records",
     "load_all_shared_records",
+    "add_records_argument",
+    "load_selected_records",
+    "RECORD_SELECTIONS",
     "add_training_arguments",
     "add_linear_path_arguments",
     "linear_path_options",
@@ -116,6 +119,50 @@ def load_all_shared_records(data: str | Path) -> tuple[list[ECG], list[str]]:
         print(f"{failure.record}: {failure.stage}: {failure.reason}", file=sys.stderr)
     by_name = {entry.record: f"{entry.layout}:{entry.patient}" for entry in entries}
     return records, [by_name[str(ecg.record)] for ecg in records]
+
+
+#: What ``--records`` can select: every usable shared record, or the 36 Challenge 2021 and PTB
+#: records the bundled models were first fitted on.
+RECORD_SELECTIONS = ("all", "bundled")
+
+
+def add_records_argument(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """Add ``--records`` (:data:`RECORD_SELECTIONS`, default ``"all"``), read by :func:`load_selected_records`.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    help : str, optional
+        The command's own help text (default: a description of the two selections).
+    """
+    parser.add_argument(
+        "--records", choices=RECORD_SELECTIONS, default="all",
+        help=help or "all: every usable shared record (Challenge 2021, LUDB, PTB), with patients; "
+        "bundled: the 36 records of ptbdb/ and cinc2021/ the bundled models were first fitted on",
+    )
+
+
+def load_selected_records(data: str | Path, selection: str) -> tuple[list[ECG], list[str] | None]:
+    """The records a command's ``--records`` selects.
+
+    Parameters
+    ----------
+    data : str or Path
+        The shared data folder.
+    selection : {"all", "bundled"}
+        :func:`load_all_shared_records` or :func:`load_shared_records`.
+
+    Returns
+    -------
+    records : list of ECG
+    patients : list of str or None
+        ``layout:patient`` of each record with ``"all"``; None with ``"bundled"`` (no patient keys).
+    """
+    if selection not in RECORD_SELECTIONS:
+        raise ValueError(f"selection must be one of {RECORD_SELECTIONS}, got {selection!r}")
+    if selection == "all":
+        return load_all_shared_records(data)
+    return load_shared_records(data), None
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:

@@ -508,10 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     from .cli import (
         add_data_argument,
         add_linear_path_arguments,
+        add_records_argument,
         add_training_arguments,
         linear_path_options,
-        load_all_shared_records,
-        load_shared_records,
+        load_selected_records,
     )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -521,8 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simulated-epochs", type=int, default=0)
     add_linear_path_arguments(parser)
     parser.add_argument("--settings", nargs="+", default=["reconstruction", "unseen"], choices=["reconstruction", "unseen"])
-    parser.add_argument(
-        "--records", default="all", choices=["all", "bundled"],
+    add_records_argument(
+        parser,
         help="all: every usable record of the data folder, folds by patient; bundled: the 36 records "
         "of ptbdb/ and cinc2021/, record i in fold i %% folds (the earlier figures)",
     )
@@ -538,11 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
     arguments = parser.parse_args(argv)
-    patients: list[str] | None = None
-    if arguments.records == "all":
-        records, patients = load_all_shared_records(arguments.data)
-    else:
-        records = load_shared_records(arguments.data)
+    records, patients = load_selected_records(arguments.data, arguments.records)
     if arguments.limit:
         records = records[: arguments.limit]
         patients = None if patients is None else patients[: arguments.limit]

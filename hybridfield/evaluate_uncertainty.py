@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .cli import add_data_argument, load_all_shared_records, load_shared_records
+from .cli import add_data_argument, add_records_argument, load_selected_records
 from .evaluation_splits import record_source
 from .ecg import ECG
 from .metrics import PopulationRegression, coverage, interval_score, regression_to_the_mean, rmse
@@ -245,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", type=int, default=400)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records (quick look)")
     parser.add_argument("--method", choices=POSTERIOR_METHODS, default="laplace", help="how the posterior draws its nuisance parameters")
-    parser.add_argument(
-        "--records", choices=("all", "bundled"), default="all",
+    add_records_argument(
+        parser,
         help="all usable shared records (Challenge 2021, LUDB, PTB; patients kept whole) or the 36 the bundled model was first fitted on",
     )
     parser.add_argument("--seed", type=int, default=0)
@@ -257,10 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", default=None, help="write the report as JSON here")
     arguments = parser.parse_args(argv)
-    if arguments.records == "all":
-        records, patients = load_all_shared_records(arguments.data)
-    else:
-        records = load_shared_records(arguments.data)
+    records, patients = load_selected_records(arguments.data, arguments.records)
+    if patients is None:
         patients = [str(ecg.record) for ecg in records]
     if arguments.limit:
         records, patients = records[: arguments.limit], patients[: arguments.limit]

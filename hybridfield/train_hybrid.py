@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         add_data_argument,
         add_linear_path_arguments,
         add_training_arguments,
+        add_records_argument,
         linear_path_options,
-        load_all_shared_records,
-        load_shared_records,
+        load_selected_records,
     )
     from .cycles import real_cycles, simulated_cycles
     from .leads import STANDARD_LEADS
@@ -64,16 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     add_data_argument(parser)
     add_training_arguments(parser)
     add_linear_path_arguments(parser)
-    parser.add_argument(
-        "--records", choices=("all", "bundled"), default="all",
-        help="every usable shared record (Challenge 2021, LUDB, PTB), or the 36 of the first bundled weights",
+    add_records_argument(
+        parser, help="every usable shared record (Challenge 2021, LUDB, PTB), or the 36 of the first bundled weights"
     )
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "resources" / "hybrid_default.pt"))
     arguments = parser.parse_args(argv)
     torch.manual_seed(arguments.random_seed)
     started = time.perf_counter()
-    records = load_all_shared_records(arguments.data)[0] if arguments.records == "all" else load_shared_records(arguments.data)
+    records = load_selected_records(arguments.data, arguments.records)[0]
     print(f"{len(records)} records read from {arguments.data}", flush=True)
     sets = []
     for k, inputs in enumerate(INPUT_SETS):

@@ -17,7 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .cli import add_data_argument, load_all_shared_records, load_shared_records
+from .cli import add_data_argument, add_records_argument, load_selected_records
 from .population import BUNDLED_POPULATION_PATH, fit_population_model
 
 __all__ = ["main"]
@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_argument(parser)
     parser.add_argument("--output", default=str(BUNDLED_POPULATION_PATH))
-    parser.add_argument("--records", choices=("all", "bundled"), default="all", help="every usable shared record, or the 36 first bundled")
+    add_records_argument(parser, help="every usable shared record, or the 36 first bundled")
     arguments = parser.parse_args(argv)
-    records = load_all_shared_records(arguments.data)[0] if arguments.records == "all" else load_shared_records(arguments.data)
+    records = load_selected_records(arguments.data, arguments.records)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = fit_population_model(records)
