@@ -2,44 +2,61 @@
 
 Units everywhere: positions in metres, conductivity in S/m, dipole moments in mA*m, potentials in
 mV (mA*m / (S/m * m^2) = mV). Body frame: origin at the heart's electrical centre, x anterior,
-y the subject's left, z superior. forward imports geometry and never hybridfield.
+y the subject's left, z superior. forward imports geometry and never hybridfield. Names are resolved lazily from
+:data:`_LAZY_ATTRIBUTES` (``name -> "module:attribute"``): ``import forward`` loads neither Numba
+nor the BEM until a name that needs them is used.
 """
 
-from .analytic import fibonacci_sphere, infinite_medium_lead_field, infinite_medium_potential, sphere_potential
-from .bem import BoundaryElementModel, check_sources_inside, make_bem
-from .calibration import LeadCalibration, calibrate_leads
-from .estimators import GaussianHeartVector, least_squares_heart_vector, smooth_heart_vector, tikhonov_heart_vector
-from .leads import (
-    CONDUCTORS,
-    DEFAULT_SIGMA,
-    LEAD_SYSTEMS,
-    image_surface,
-    lead_definition,
-    lead_matrix,
-    lead_names,
-    lead_vectors,
-    project_heart_vector,
-    torso_bem,
-    view_lead_vectors,
-)
-from .prior import PHASE_NAMES, HeartVectorPrior, fit_heart_vector_prior, phase_labels_from_annotations
-from .simulate import CONDITIONS, PEAK_QRS_MOMENT, HeartbeatAnnotations, simulate_heart_vector
-from .vcg import (
-    DOWER,
-    FRANK_LEADS,
-    FRANK_TO_BODY_MATRIX,
-    INVERSE_DOWER,
-    KORS,
-    VCG_TRANSFORM_LEADS,
-    body_to_frank,
-    compare_lead_vectors,
-    derive_limb_and_augmented,
-    frank_to_body,
-    model_dower,
-    model_transform,
-    twelve_lead_to_vcg,
-    vcg_to_twelve_lead,
-)
+from geometry._lazy import lazy_namespace
+
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "fibonacci_sphere": "forward.analytic:fibonacci_sphere",
+    "infinite_medium_lead_field": "forward.analytic:infinite_medium_lead_field",
+    "infinite_medium_potential": "forward.analytic:infinite_medium_potential",
+    "sphere_potential": "forward.analytic:sphere_potential",
+    "BoundaryElementModel": "forward.bem:BoundaryElementModel",
+    "check_sources_inside": "forward.bem:check_sources_inside",
+    "make_bem": "forward.bem:make_bem",
+    "LeadCalibration": "forward.calibration:LeadCalibration",
+    "calibrate_leads": "forward.calibration:calibrate_leads",
+    "GaussianHeartVector": "forward.estimators:GaussianHeartVector",
+    "least_squares_heart_vector": "forward.estimators:least_squares_heart_vector",
+    "smooth_heart_vector": "forward.estimators:smooth_heart_vector",
+    "tikhonov_heart_vector": "forward.estimators:tikhonov_heart_vector",
+    "CONDUCTORS": "forward.leads:CONDUCTORS",
+    "DEFAULT_SIGMA": "forward.leads:DEFAULT_SIGMA",
+    "LEAD_SYSTEMS": "forward.lead_definitions:LEAD_SYSTEMS",
+    "image_surface": "forward.leads:image_surface",
+    "lead_definition": "forward.lead_definitions:lead_definition",
+    "lead_matrix": "forward.leads:lead_matrix",
+    "lead_names": "forward.lead_definitions:lead_names",
+    "lead_vectors": "forward.leads:lead_vectors",
+    "project_heart_vector": "forward.leads:project_heart_vector",
+    "torso_bem": "forward.leads:torso_bem",
+    "view_lead_vectors": "forward.leads:view_lead_vectors",
+    "PHASE_NAMES": "forward.prior:PHASE_NAMES",
+    "HeartVectorPrior": "forward.prior:HeartVectorPrior",
+    "fit_heart_vector_prior": "forward.prior:fit_heart_vector_prior",
+    "phase_labels_from_annotations": "forward.prior:phase_labels_from_annotations",
+    "CONDITIONS": "forward.simulate:CONDITIONS",
+    "PEAK_QRS_MOMENT": "forward.simulate:PEAK_QRS_MOMENT",
+    "HeartbeatAnnotations": "forward.simulate:HeartbeatAnnotations",
+    "simulate_heart_vector": "forward.simulate:simulate_heart_vector",
+    "DOWER": "forward.vcg:DOWER",
+    "FRANK_LEADS": "forward.vcg:FRANK_LEADS",
+    "FRANK_TO_BODY_MATRIX": "forward.vcg:FRANK_TO_BODY_MATRIX",
+    "INVERSE_DOWER": "forward.vcg:INVERSE_DOWER",
+    "KORS": "forward.vcg:KORS",
+    "VCG_TRANSFORM_LEADS": "forward.vcg:VCG_TRANSFORM_LEADS",
+    "body_to_frank": "forward.vcg:body_to_frank",
+    "compare_lead_vectors": "forward.vcg:compare_lead_vectors",
+    "derive_limb_and_augmented": "forward.vcg:derive_limb_and_augmented",
+    "frank_to_body": "forward.vcg:frank_to_body",
+    "model_dower": "forward.vcg:model_dower",
+    "model_transform": "forward.vcg:model_transform",
+    "twelve_lead_to_vcg": "forward.vcg:twelve_lead_to_vcg",
+    "vcg_to_twelve_lead": "forward.vcg:vcg_to_twelve_lead",
+}
 
 __all__ = [
     "CONDUCTORS",
@@ -89,3 +106,5 @@ __all__ = [
     "smooth_heart_vector",
     "tikhonov_heart_vector",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _LAZY_ATTRIBUTES, __all__)

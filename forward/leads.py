@@ -7,11 +7,8 @@ the explicit lead-field projection of the heart vector ``p`` (mA*m). Lead vector
 volume conductor: the boundary-element torso ("bem") or the infinite homogeneous medium
 ("infinite").
 
-Definitions (LEADS.md): WCT = (RA + LA + LL) / 3; I = LA - RA, II = LL - RA, III = LL - LA;
-aVR = RA - (LA + LL) / 2 and cyclically; Vk = phi(Vk) - WCT (also V7..V9, V3R..V6R and the high
-V1/V2); Frank (1956) X = 0.610 A + 0.171 C - 0.781 I, Y = 0.655 F + 0.345 M - 1.000 H,
-Z = 0.133 A + 0.736 M - 0.264 I - 0.374 E - 0.231 C (Frank's frame: X left, Y inferior,
-Z posterior); EASI (Dower 1988) ES = E - S, AS = A - S, AI = A - I.
+The leads themselves (names, systems, electrode weights) are defined in
+:mod:`forward.lead_definitions`.
 """
 
 from __future__ import annotations
@@ -27,13 +24,11 @@ from geometry.validation import as_finite_array, as_positive_scalar
 from geometry.angles import direction_from_angles, view_to_degrees
 from . import _kernels
 from .bem import BoundaryElementModel, make_bem
+from .lead_definitions import LEAD_SYSTEMS, canonical_name, lead_definition, lead_names, unipolar_definition
 
 __all__ = [
-    "LEAD_SYSTEMS",
     "CONDUCTORS",
     "DEFAULT_SIGMA",
-    "lead_definition",
-    "lead_names",
     "lead_vectors",
     "lead_matrix",
     "view_lead_vectors",
@@ -46,97 +41,6 @@ __all__ = [
 DEFAULT_SIGMA = 0.2
 
 CONDUCTORS = ("bem", "infinite")
-
-LEAD_SYSTEMS: dict[str, tuple[str, ...]] = {
-    "standard12": ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"),
-    "frank": ("X", "Y", "Z"),
-    "posterior": ("V7", "V8", "V9"),
-    "right": ("V3R", "V4R", "V5R", "V6R"),
-    "high": ("V1_ICS2", "V2_ICS2", "V1_ICS3", "V2_ICS3"),
-    "easi": ("ES", "AS", "AI"),
-}
-"""Named lead systems and the leads each one yields."""
-
-_WCT = {("standard12", "RA"): -1.0 / 3.0, ("standard12", "LA"): -1.0 / 3.0, ("standard12", "LL"): -1.0 / 3.0}
-
-
-def _unipolar(system: str, electrode: str) -> dict[tuple[str, str], float]:
-    weights = dict(_WCT)
-    weights[(system, electrode)] = weights.get((system, electrode), 0.0) + 1.0
-    return weights
-
-
-def _build_definitions() -> dict[str, dict[tuple[str, str], float]]:
-    s = "standard12"
-    definitions: dict[str, dict[tuple[str, str], float]] = {
-        "I": {(s, "LA"): 1.0, (s, "RA"): -1.0},
-        "II": {(s, "LL"): 1.0, (s, "RA"): -1.0},
-        "III": {(s, "LL"): 1.0, (s, "LA"): -1.0},
-        "aVR": {(s, "RA"): 1.0, (s, "LA"): -0.5, (s, "LL"): -0.5},
-        "aVL": {(s, "LA"): 1.0, (s, "RA"): -0.5, (s, "LL"): -0.5},
-        "aVF": {(s, "LL"): 1.0, (s, "RA"): -0.5, (s, "LA"): -0.5},
-        "X": {("frank", "A"): 0.610, ("frank", "C"): 0.171, ("frank", "I"): -0.781},
-        "Y": {("frank", "F"): 0.655, ("frank", "M"): 0.345, ("frank", "H"): -1.000},
-        "Z": {
-            ("frank", "A"): 0.133,
-            ("frank", "M"): 0.736,
-            ("frank", "I"): -0.264,
-            ("frank", "E"): -0.374,
-            ("frank", "C"): -0.231,
-        },
-        "ES": {("easi", "E"): 1.0, ("easi", "S"): -1.0},
-        "AS": {("easi", "A"): 1.0, ("easi", "S"): -1.0},
-        "AI": {("easi", "A"): 1.0, ("easi", "I"): -1.0},
-    }
-    for name in ("V1", "V2", "V3", "V4", "V5", "V6"):
-        definitions[name] = _unipolar(s, name)
-    for system in ("posterior", "right", "high"):
-        for name in LEAD_SYSTEMS[system]:
-            definitions[name] = _unipolar(system, name)
-    return definitions
-
-
-_DEFINITIONS = _build_definitions()
-_CANONICAL = {name.lower(): name for name in _DEFINITIONS}
-
-
-def lead_names() -> tuple[str, ...]:
-    """All lead names that :func:`lead_definition` knows.
-
-    Returns
-    -------
-    names : tuple of str
-    """
-    return tuple(_DEFINITIONS)
-
-
-def _canonical_name(name: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"lead names must be strings, got {type(name).__name__} {name!r}")
-    try:
-        return _CANONICAL[name.lower()]
-    except KeyError:
-        raise ValueError(
-            f"unknown lead name {name!r}; known leads: {', '.join(_DEFINITIONS)} "
-            "(or a view given as a (theta, phi) pair in radians)"
-        ) from None
-
-
-def lead_definition(name: str) -> dict[tuple[str, str], float]:
-    """Electrode weights of a named lead.
-
-    Parameters
-    ----------
-    name : str
-        Lead name, case-insensitive (aVR, AVR and avr alike).
-
-    Returns
-    -------
-    weights : dict[(system, electrode), float]
-        The lead is sum(weight * potential(electrode of system)).
-    """
-    return dict(_DEFINITIONS[_canonical_name(name)])
-
 
 # One BEM per (torso, sigma): building it is the expensive step, and a torso is immutable.
 _BEM_CACHE: "weakref.WeakKeyDictionary[Torso, dict[float, BoundaryElementModel]]" = weakref.WeakKeyDictionary()
@@ -187,18 +91,18 @@ def _resolve_leads(leads: str | Sequence[Any]) -> list[Any]:
         system = leads.strip().lower()
         if system in LEAD_SYSTEMS:
             return list(LEAD_SYSTEMS[system])
-        if leads.lower() not in _CANONICAL:
+        if leads.lower() not in {name.lower() for name in lead_names()}:
             raise ValueError(
                 f"leads must be a lead system ({', '.join(LEAD_SYSTEMS)}), a lead name or a sequence of "
-                f"lead names / (theta, phi) views; got unknown name {leads!r}; known leads: {', '.join(_DEFINITIONS)}"
+                f"lead names / (theta, phi) views; got unknown name {leads!r}; known leads: {', '.join(lead_names())}"
             )
-        return [_canonical_name(leads)]
+        return [canonical_name(leads)]
     if isinstance(leads, Mapping):
         raise TypeError("leads must be a system name or a sequence of lead names / (theta, phi) views, got a mapping")
     items = list(leads)
     if not items:
         raise ValueError("leads must not be empty")
-    return [item if _is_view(item) else _canonical_name(item) for item in items]
+    return [item if _is_view(item) else canonical_name(item) for item in items]
 
 
 def lead_vectors(
@@ -252,7 +156,7 @@ def lead_vectors(
 
     named = [item for item in items if isinstance(item, str)]
     views = [item for item in items if not isinstance(item, str)]
-    needed_systems = sorted({system for name in named for system, _ in _DEFINITIONS[name]} | ({"standard12"} if views else set()))
+    needed_systems = sorted({system for name in named for system, _ in lead_definition(name)} | ({"standard12"} if views else set()))
     keys: list[tuple[str, str]] = []
     points: list[np.ndarray] = []
     for system in needed_systems:
@@ -273,11 +177,10 @@ def lead_vectors(
     view_index = 0
     for item in items:
         if isinstance(item, str):
-            weights = _DEFINITIONS[item]
+            weights = lead_definition(item)
             name = item
         else:
-            weights = dict(_WCT)
-            weights[("view", str(view_index))] = 1.0
+            weights = unipolar_definition("view", str(view_index))
             name = _view_name(*views[view_index])
             view_index += 1
         vector = np.zeros(3)

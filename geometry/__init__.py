@@ -6,22 +6,36 @@ radians: ``theta`` the polar angle from +z, ``phi`` the azimuth from +x towards 
 direction ``u = (sin theta cos phi, sin theta sin phi, cos theta)``. Degrees appear only in names
 that say so (``PANOBENCH_ANGLES_DEGREES``, ``view_from_degrees``...).
 
-This package depends on numpy, scipy and trimesh only.
+This package depends on numpy, scipy and trimesh only. Its names are resolved lazily from
+:data:`_LAZY_ATTRIBUTES` (``name -> "module:attribute"``): ``import geometry`` loads no trimesh
+until a torso is used.
 """
 
-from .angles import (
-    PANOBENCH_ANGLES_DEGREES,
-    REVIEW_VIEWS_DEGREES,
-    STANDARD_LEAD_ANGLES,
-    angles_from_direction,
-    angles_from_positions,
-    direction_from_angles,
-    lead_view,
-    view_from_degrees,
-    view_to_degrees,
-)
-from .electrodes import ELECTRODE_SYSTEMS, ElectrodePositions, electrode_positions, project_to_surface
-from .torso import TORSO_EXTENT_RANGE_M, Torso, TorsoLandmarks, TorsoSizeWarning, check_torso_size, default_torso, estimate_landmarks, load_torso
+from ._lazy import lazy_namespace
+
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "PANOBENCH_ANGLES_DEGREES": "geometry.angles:PANOBENCH_ANGLES_DEGREES",
+    "REVIEW_VIEWS_DEGREES": "geometry.angles:REVIEW_VIEWS_DEGREES",
+    "STANDARD_LEAD_ANGLES": "geometry.angles:STANDARD_LEAD_ANGLES",
+    "angles_from_direction": "geometry.angles:angles_from_direction",
+    "angles_from_positions": "geometry.angles:angles_from_positions",
+    "direction_from_angles": "geometry.angles:direction_from_angles",
+    "lead_view": "geometry.angles:lead_view",
+    "view_from_degrees": "geometry.angles:view_from_degrees",
+    "view_to_degrees": "geometry.angles:view_to_degrees",
+    "ELECTRODE_SYSTEMS": "geometry.electrodes:ELECTRODE_SYSTEMS",
+    "ElectrodePositions": "geometry.electrodes:ElectrodePositions",
+    "electrode_positions": "geometry.electrodes:electrode_positions",
+    "project_to_surface": "geometry.electrodes:project_to_surface",
+    "TORSO_EXTENT_RANGE_M": "geometry.torso:TORSO_EXTENT_RANGE_M",
+    "Torso": "geometry.torso:Torso",
+    "TorsoLandmarks": "geometry.torso:TorsoLandmarks",
+    "TorsoSizeWarning": "geometry.torso:TorsoSizeWarning",
+    "check_torso_size": "geometry.torso:check_torso_size",
+    "default_torso": "geometry.torso:default_torso",
+    "estimate_landmarks": "geometry.torso:estimate_landmarks",
+    "load_torso": "geometry.torso:load_torso",
+}
 
 __all__ = [
     "Torso",
@@ -46,3 +60,5 @@ __all__ = [
     "view_to_degrees",
     "lead_view",
 ]
+
+__getattr__, __dir__ = lazy_namespace(__name__, _LAZY_ATTRIBUTES, __all__)

@@ -40,9 +40,9 @@ plot_views
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version as _distribution_version
-from typing import Any
+
+from geometry._lazy import lazy_namespace
 
 try:
     __version__: str = _distribution_version("hybridfield")
@@ -184,17 +184,4 @@ __all__ = [
     "DelineationScore",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        target = _LAZY_ATTRIBUTES[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    module_name, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value  # cache: later look-ups bypass __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace(__name__, _LAZY_ATTRIBUTES, __all__)

@@ -218,8 +218,6 @@ class PopulationModel:
         statistics : LeadStatistics
             Named ``"V1 (virtual)"``, ``"view(90,130) (virtual)"`` (:func:`hybridfield.leads.view_label`).
         """
-        from forward import view_lead_vectors
-
         names: list[str] = []
         statistics = []
         index: list[int] = []
@@ -232,6 +230,8 @@ class PopulationModel:
                 continue
             if np.ndim(view) != 1 or len(view) != 2:
                 raise ValueError(f"views must be lead names or (theta, phi) pairs in radians, got {view!r}")
+            from forward import view_lead_vectors  # the BEM torso: only (theta, phi) views need it
+
             theta, phi = (float(v) for v in view)
             nominal = view_lead_vectors(default_torso(), theta, phi, sigma=self.sigma)
             statistics.append(self.view_statistics(nominal))

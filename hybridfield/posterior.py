@@ -401,7 +401,7 @@ def _conditional_draws(
     covariance = np.linalg.inv(prior_precision[None] + data_information @ lead_matrix[:, None])  # (K, B, 3, 3)
     cholesky = np.linalg.cholesky(covariance)
     # samples sorted by bin, so each bin is one contiguous block: one matrix product over all
-    # draws per bin, (K * 3, L) @ (L, n_b), and 3 x 3 products written out over (K, n_b) blocks
+    # draws per bin, (K * 3, L) @ (L, n_b), then batched 3 x 3 products written into place
     order = np.argsort(bins, kind="stable")
     edges = np.searchsorted(bins[order], np.arange(len(prior_precision) + 1))
     ordered_signals = signals[:, order]
@@ -413,17 +413,21 @@ def _conditional_draws(
             continue
         information = (data_information[:, b].reshape(-1, n_inputs) @ ordered_signals[:, low:high]).reshape(n_draws, 3, -1)
         information += prior_information_mean[b][None, :, None]
-        ordered[:, :, low:high] = (covariance[:, b, :, :, None] * information[:, None]).sum(axis=2) + (
-            cholesky[:, b, :, :, None] * standard[:, None, :, low:high]
-        ).sum(axis=2)
+        block = ordered[:, :, low:high]
+        np.matmul(covariance[:, b], information, out=block)  # conditional mean
+        block += cholesky[:, b] @ standard[:, :, low:high]  # plus its Gaussian spread
     vector_draws = np.empty_like(ordered)
     vector_draws[:, :, order] = ordered
+    del ordered, standard
     # Record-level Student-t scale: a normal record most of the time, occasionally an odd one.
     tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
     output_matrix = outputs.centre + tail[:, None, None] * _output_deviations(inputs, outputs, population, lead_matrix, rng)
+    lead_draws = output_matrix @ vector_draws  # (K, V, 3) @ (K, 3, T)
     # The views' own non-dipolar residual: the population's, not rescaled by the input fit.
-    noise = np.sqrt(outputs.residual[:, bins]) * rng.standard_normal((n_draws, len(outputs.names), n_samples), dtype=np.float32)
-    lead_draws = np.einsum("kvi,kit->kvt", output_matrix, vector_draws) + tail[:, None, None] * noise
+    noise = rng.standard_normal((n_draws, len(outputs.names), n_samples), dtype=np.float32)
+    noise *= np.sqrt(outputs.residual[:, bins]).astype(np.float32)[None]
+    noise *= tail.astype(np.float32)[:, None, None]
+    lead_draws += noise
     return lead_draws, vector_draws
 
 

@@ -19,12 +19,12 @@ MAIN_COMMAND = (
 )
 
 
-def _loaded_after(statement: str) -> list[str]:
-    """Heavy top-level modules present in sys.modules after running ``statement`` in a fresh interpreter."""
+def _loaded_after(statement: str, candidates: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of ``candidates`` (top-level modules) are in sys.modules after ``statement`` in a fresh interpreter."""
     code = (
         f"{statement}\n"
         "import sys\n"
-        f"print(','.join(sorted({{name.partition('.')[0] for name in sys.modules}} & set({HEAVY!r}))))"
+        f"print(','.join(sorted({{name.partition('.')[0] for name in sys.modules}} & set({candidates!r}))))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr
@@ -145,16 +145,39 @@ def test_modules_hold_one_concept_each() -> None:
     assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split them along their concepts): {too_long}"
 
 
-def test_lazy_exports() -> None:
-    import hybridfield
+@pytest.mark.parametrize("package_name", PACKAGES)
+def test_lazy_exports(package_name: str) -> None:
+    import importlib
 
-    assert isinstance(hybridfield.__version__, str) and hybridfield.__version__
-    for name in hybridfield.__all__:
-        assert getattr(hybridfield, name) is not None
-        assert name in dir(hybridfield)
-    assert set(hybridfield._LAZY_ATTRIBUTES) <= set(hybridfield.__all__)
+    package = importlib.import_module(package_name)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+        assert name in dir(package)
+    assert set(package._LAZY_ATTRIBUTES) <= set(package.__all__)
     with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
-        hybridfield.not_a_function  # noqa: B018
+        package.not_a_function  # noqa: B018
+    if package_name == "hybridfield":
+        assert isinstance(package.__version__, str) and package.__version__
+
+
+def test_lazy_namespace_rejects_a_malformed_entry() -> None:
+    from geometry._lazy import lazy_namespace
+
+    with pytest.raises(ValueError, match="'broken' must be 'module:attribute'"):
+        lazy_namespace("geometry", {"broken": "geometry.torso.Torso"}, ["broken"])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import geometry, forward",
+        "from forward import lead_names, lead_definition, LEAD_SYSTEMS; lead_names()",
+        "from hybridfield.posterior import predict_posterior; from hybridfield.io import read_wfdb",
+    ],
+)
+def test_data_and_posterior_paths_do_not_load_the_volume_conductor(statement: str) -> None:
+    """Reading records and the posterior of named leads need no torso mesh and no Numba kernel."""
+    assert _loaded_after(statement, ("trimesh", "numba", "neurokit2")) == []
 
 
 def _readme_lines() -> list[str]:
