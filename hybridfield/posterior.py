@@ -401,24 +401,22 @@ def _conditional_draws(
     covariance = np.linalg.inv(prior_precision[None] + data_information @ lead_matrix[:, None])  # (K, B, 3, 3)
     cholesky = np.linalg.cholesky(covariance)
     # samples sorted by bin, so each bin is one contiguous block: one matrix product over all
-    # draws per bin, (K * 3, L) @ (L, n_b), then batched 3 x 3 products written into place
+    # draws per bin, (K * 3, L) @ (L, n_b), then batched 3 x 3 products scattered into place
     order = np.argsort(bins, kind="stable")
     edges = np.searchsorted(bins[order], np.arange(len(prior_precision) + 1))
-    ordered_signals = signals[:, order]
     # single precision for the standard normals: they are most of the cost, and 7 digits suffice
     standard = rng.standard_normal((n_draws, 3, n_samples), dtype=np.float32)
-    ordered = np.empty((n_draws, 3, n_samples))
+    vector_draws = np.empty((n_draws, 3, n_samples))
     for b, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
         if high == low:
             continue
-        information = (data_information[:, b].reshape(-1, n_inputs) @ ordered_signals[:, low:high]).reshape(n_draws, 3, -1)
+        samples = order[low:high]
+        information = (data_information[:, b].reshape(-1, n_inputs) @ signals[:, samples]).reshape(n_draws, 3, -1)
         information += prior_information_mean[b][None, :, None]
-        block = ordered[:, :, low:high]
-        np.matmul(covariance[:, b], information, out=block)  # conditional mean
+        block = covariance[:, b] @ information  # conditional mean
         block += cholesky[:, b] @ standard[:, :, low:high]  # plus its Gaussian spread
-    vector_draws = np.empty_like(ordered)
-    vector_draws[:, :, order] = ordered
-    del ordered, standard
+        vector_draws[:, :, samples] = block
+    del standard
     # Record-level Student-t scale: a normal record most of the time, occasionally an odd one.
     tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
     output_matrix = outputs.centre + tail[:, None, None] * _output_deviations(inputs, outputs, population, lead_matrix, rng)
