@@ -86,6 +86,16 @@ def test_lead_and_view_statistics(population) -> None:
     views = population.views(["V1", (np.pi / 2, 0.0)])
     assert views.names == ("V1 (virtual)", "view(90,0) (virtual)")
     np.testing.assert_array_equal(views.bias[1], np.zeros(3))  # no training data for an angle pair
+    # the view's nominal lead vector is the BEM torso's, computed once and then served from memory
+    from forward import view_lead_vectors
+    from geometry import default_torso
+
+    expected = view_lead_vectors(default_torso(), np.pi / 2, 0.0, sigma=population.sigma)
+    np.testing.assert_allclose(views.nominal[1], expected, rtol=1e-12)
+    again = population.views([(np.pi / 2, 0.0)])
+    np.testing.assert_array_equal(again.nominal[0], views.nominal[1])
+    again.nominal[0] += 1.0  # a caller's copy: the cached vector stays as it was
+    np.testing.assert_array_equal(population.views([(np.pi / 2, 0.0)]).nominal[0], views.nominal[1])
     with pytest.raises(ValueError, match="no population statistics"):
         population.leads(["V9"])
 
