@@ -108,3 +108,4 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy_namespace(__name__, _LAZY_ATTRIBUTES, __all__)
+del lazy_namespace
