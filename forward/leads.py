@@ -91,12 +91,13 @@ def _resolve_leads(leads: str | Sequence[Any]) -> list[Any]:
         system = leads.strip().lower()
         if system in LEAD_SYSTEMS:
             return list(LEAD_SYSTEMS[system])
-        if leads.lower() not in {name.lower() for name in lead_names()}:
+        try:
+            return [canonical_name(leads)]
+        except ValueError:
             raise ValueError(
                 f"leads must be a lead system ({', '.join(LEAD_SYSTEMS)}), a lead name or a sequence of "
                 f"lead names / (theta, phi) views; got unknown name {leads!r}; known leads: {', '.join(lead_names())}"
-            )
-        return [canonical_name(leads)]
+            ) from None
     if isinstance(leads, Mapping):
         raise TypeError("leads must be a system name or a sequence of lead names / (theta, phi) views, got a mapping")
     items = list(leads)

@@ -293,8 +293,16 @@ def default_torso() -> Any:
     return build_default_torso()
 
 
+# Lead vectors already computed, (key, sigma) -> (3,) read-only: a BEM lead field costs 20-80 ms
+# per call, and records, panoramas and posteriors ask for the same leads and views again and again.
+_LEAD_VECTORS: dict[tuple[Any, float | None], np.ndarray] = {}
+_MAX_CACHED_LEAD_VECTORS = 4096  # random training views must not grow it without bound
+
+
 def lead_vector_array(keys: Sequence[Any], *, sigma: float | None = None) -> np.ndarray:
     """Default-torso BEM lead vectors of lead names and ``(theta, phi)`` views, in request order.
+
+    Each distinct key is computed once per process and conductivity, then served from memory.
 
     Parameters
     ----------
@@ -311,11 +319,18 @@ def lead_vector_array(keys: Sequence[Any], *, sigma: float | None = None) -> np.
 
     # lead_vectors answers with a dict, one row per distinct view in order: ask for each once
     unique = list(dict.fromkeys(keys))
-    options = {} if sigma is None else {"sigma": sigma}
-    rows = np.array(list(lead_vectors(default_torso(), unique, **options).values()))
-    if len(rows) != len(unique):
-        raise ValueError(f"views must name distinct lead vectors, got {list(keys)!r}")
-    return rows[[unique.index(key) for key in keys]]
+    missing = [key for key in unique if (key, sigma) not in _LEAD_VECTORS]
+    if missing or not unique:  # no keys at all: the forward model's own error
+        options = {} if sigma is None else {"sigma": sigma}
+        rows = np.array(list(lead_vectors(default_torso(), missing, **options).values()))
+        if len(rows) != len(missing):
+            raise ValueError(f"views must name distinct lead vectors, got {list(keys)!r}")
+        if len(_LEAD_VECTORS) + len(missing) > _MAX_CACHED_LEAD_VECTORS:
+            _LEAD_VECTORS.clear()
+        for key, row in zip(missing, rows):
+            row.setflags(write=False)
+            _LEAD_VECTORS[(key, sigma)] = row
+    return np.array([_LEAD_VECTORS[(key, sigma)] for key in keys]).reshape(len(keys), 3)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .ecg import ECG
-from .leads import INDEPENDENT_LEADS, LIMB_LEADS, STANDARD_LEADS, canonical_lead_name, default_torso, lead_vector_array, view_label
+from .leads import INDEPENDENT_LEADS, LIMB_LEADS, STANDARD_LEADS, canonical_lead_name, lead_vector_array, view_label
 from .phases import N_PHASE_BINS, PHASE_BIN_NAMES
 from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 
@@ -49,20 +49,6 @@ CORRELATION_SHRINKAGE = 0.2
 #: Where the bundled population model lives (rebuilt by ``python -m hybridfield.train_population``).
 BUNDLED_POPULATION_PATH = Path(__file__).with_name("resources") / "population_default.json"
 
-
-
-@lru_cache(maxsize=4096)
-def _default_torso_view_vector(theta: float, phi: float, sigma: float) -> np.ndarray:
-    """Lead vector (3,) mV per mA*m of a view on the default BEM torso, computed once per view.
-
-    A boundary-element lead field costs about 50 ms per view (near-face corrections included);
-    panoramas and repeated posteriors ask for the same views again and again. Read-only.
-    """
-    from forward import view_lead_vectors  # the BEM torso: only (theta, phi) views need it
-
-    vector = np.array(view_lead_vectors(default_torso(), theta, phi, sigma=sigma), dtype=np.float64)
-    vector.setflags(write=False)
-    return vector
 
 @dataclass(frozen=True)
 class PopulationModel:
@@ -245,7 +231,7 @@ class PopulationModel:
             if np.ndim(view) != 1 or len(view) != 2:
                 raise ValueError(f"views must be lead names or (theta, phi) pairs in radians, got {view!r}")
             theta, phi = (float(v) for v in view)
-            nominal = _default_torso_view_vector(theta, phi, float(self.sigma))
+            nominal = lead_vector_array([(theta, phi)], sigma=self.sigma)[0]
             statistics.append(self.view_statistics(nominal))
             names.append(f"{view_label(theta, phi)} (virtual)")
             index.append(-1)
