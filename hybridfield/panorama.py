@@ -1,25 +1,28 @@
-"""The hybrid panorama: physical projection + Nef-Net residual, and its weights.
+"""The hybrid panorama: the physical answer + a Nef-Net residual, and its weights.
 
-``prediction(view) = physical projection(view) + residual(view)`` (DESIGN.md):
+``prediction(view) = physical answer(view) + residual(view)`` (DESIGN.md):
 
-- the **physical projection** fits the heart vector ``p(t)`` (mA*m) to the input leads
-  (:func:`hybridfield.physics.record_heart_vector`: default-torso BEM lead vectors, the
-  population's per-phase prior) and projects it through the lead vector of the query view on the
-  same torso, keeping the lead identities with the measured leads
-  (:func:`hybridfield.leads.identity_weights`, :func:`hybridfield.physics.physical_projection`);
+- the **physical answer** (:func:`hybridfield.posterior.physical_answer`) is the centre of the
+  record model that :func:`hybridfield.predict_posterior` draws from: the heart vector ``p(t)``
+  (mA*m) with the population's per-phase prior, fitted through the population's lead vectors of
+  the inputs, projected through the population's lead vector of each view, keeping the lead
+  identities with the measured leads. The plain projection through the default torso's own lead
+  vectors stays available as :meth:`HybridPanorama.projection`, for comparisons;
 - the **residual** is a small :class:`~hybridfield.nefnet.NefNet` that sees the input cycles,
-  their Nef-Net view angles, the query angle and the physical prediction, cycle by cycle; with a
+  their Nef-Net view angles, the query angle and the physical answer, cycle by cycle; with a
   single measured limb lead, the limb leads' residuals are projected onto the ones that keep the
   identities with it (:func:`hybridfield.leads.limb_residual_directions`).
 
-Whole recordings are processed cycle by cycle (Nef-Net protocol cycles: one P onset to the next,
-:func:`hybridfield.nefnet_beats`); the residual is tapered to zero at each cycle's ends, so the
-stitched record has no seams. Samples outside any usable cycle keep the physical projection.
-Each call prepares and segments its record once (:func:`hybridfield.preparation.prepare_record`);
-every method also takes that :class:`~hybridfield.preparation.PreparedRecord` instead of an ECG,
-so a caller asking several questions of one record prepares it once. Weights are trained by
-``python -m hybridfield.train_hybrid`` (:mod:`hybridfield.training`), saved with their
-preprocessing contract and loaded with ``torch.load(..., weights_only=True)``.
+Whole recordings are processed cycle by cycle, one cycle per detected beat
+(:func:`hybridfield.beat_cycles.beat_cycles`: from the P onset where delineation finds it, from a
+fixed fraction of the RR interval before the R peak where it does not); the residual is tapered
+to zero at each cycle's ends, so the stitched record has no seams, and the record's ends get the
+nearest beat's residual. Each call prepares and segments its record once
+(:func:`hybridfield.preparation.prepare_record`); every method also takes that
+:class:`~hybridfield.preparation.PreparedRecord` instead of an ECG, so a caller asking several
+questions of one record prepares it once. Weights are trained by ``python -m
+hybridfield.train_hybrid`` (:mod:`hybridfield.training`), saved with their preprocessing contract
+and loaded with ``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -260,30 +263,24 @@ class HybridPanorama:
         -------
         virtual : ECG
             On :meth:`prepare`'s time base (500 Hz), one lead per view, named like the view
-            (``"view(90,130)"`` in degrees for angle pairs), all marked virtual. Samples outside
-            every usable cycle (the record's ends, undelineated beats) carry the physics alone.
+            (``"view(90,130)"`` in degrees for angle pairs), all marked virtual. Every detected
+            beat gets the residual (:meth:`cycles`); the record's ends the nearest beat's,
+            tapered; a record without beats gets the physical answer alone (and
+            :class:`~hybridfield.RecordQualityWarning`).
         """
         record = self._record(ecg)
         names, angles, physical, learned, input_names = self._prediction(record, views, inputs, residual=residual)
-        prepared = record.ecg
-        output = physical + learned
-        source = "hybrid panorama (physics + Nef-Net residual)" if residual and self.network is not None else "physical projection"
-        return ECG(
-            output,
-            prepared.fs,
-            names,
-            electrode_angles={name: (float(a[0]), float(a[1])) for name, a in zip(names, angles)},
-            virtual=names,
-            metadata={"record": prepared.record, "source": source, "inputs": list(input_names), "units": "mV"},
-        )
+        source = "hybrid panorama (physical answer + Nef-Net residual)" if residual and self.network is not None else "physical answer"
+        return self._virtual_ecg(record, names, angles, physical + learned, input_names, source)
 
     def _prediction(
         self, record: PreparedRecord, views: Sequence[Any], inputs: Sequence[str] | None, *, residual: bool
     ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        """One pass: view names and angles, physical projection and learned residual (n_views, n), mV."""
+        """One pass: view names and angles, physical answer and learned residual (n_views, n), mV."""
+        from .posterior import physical_answer
+
         names, angles, keys = parse_views(views)
-        input_names, vector = self._fit(record, inputs)
-        input_signals = record.signals(input_names)
+        input_names = record.input_leads(inputs, self.input_leads)
         if residual and self.network is not None:
             # one measured limb lead: the limb leads' residual is fitted over all six of them,
             # whichever were asked for, so a view's prediction does not depend on the request
@@ -292,10 +289,7 @@ class HybridPanorama:
             keys = with_all_limb_leads(keys, input_names)
             added = [STANDARD_LEAD_ANGLES[name] for name in keys[len(names):]]
             angles = np.vstack([angles, np.reshape(added, (-1, 2))])
-        physical = physical_projection(
-            lead_vector_array(keys), identity_weights(keys, input_names), vector, input_signals,
-            lead_vector_array(input_names),
-        )
+        physical = physical_answer(record, keys, inputs=input_names, population=self.population)[0]
         learned = np.zeros_like(physical)
         if residual and self.network is not None:
             exact = input_combinations(keys, input_names).any(axis=1)  # identities of the inputs need no learned correction
@@ -304,6 +298,71 @@ class HybridPanorama:
             learned = project_limb_residuals(learned, directions, distinct_views(keys))
         count = len(names)
         return names, angles[:count], physical[:count], learned[:count], input_names
+
+    def projection(self, ecg: ECG | PreparedRecord, views: Sequence[Any], *, inputs: Sequence[str] | None = None) -> ECG:
+        """The plain projection, for comparisons: not the physical answer, nor what the residual corrects.
+
+        The heart vector fitted through the default torso's own lead vectors (Tikhonov with the
+        population's prior, :func:`hybridfield.physics.record_heart_vector`) and projected through
+        each view's default-torso lead vector, keeping the lead identities with the inputs
+        (:func:`hybridfield.physics.physical_projection`). Unlike :meth:`physical`, it ignores what
+        the population teaches about real lead vectors, so with I, II and V5 the
+        anterior-posterior component, which they barely see, can swing far.
+
+        Parameters
+        ----------
+        ecg : ECG or PreparedRecord
+            The record, mV (or prepared once: :func:`hybridfield.preparation.prepare_record`).
+        views : sequence
+            Lead names and/or ``(theta, phi)`` pairs, radians.
+        inputs : sequence of str, optional
+            Input leads (default :attr:`input_leads`).
+
+        Returns
+        -------
+        projected : ECG
+            One lead per view at 500 Hz, each marked virtual.
+        """
+        record = self._record(ecg)
+        names, angles, keys = parse_views(views)
+        input_names, vector = self._fit(record, inputs)
+        signals = physical_projection(
+            lead_vector_array(keys), identity_weights(keys, input_names), vector, record.signals(input_names),
+            lead_vector_array(input_names),
+        )
+        return self._virtual_ecg(record, names, angles, signals, input_names, "plain projection (default-torso lead vectors)")
+
+    def _virtual_ecg(
+        self, record: PreparedRecord, names: Sequence[str], angles: np.ndarray, signals: np.ndarray, inputs: Sequence[str], source: str
+    ) -> ECG:
+        prepared = record.ecg
+        return ECG(
+            signals,
+            prepared.fs,
+            list(names),
+            electrode_angles={name: (float(a[0]), float(a[1])) for name, a in zip(names, angles)},
+            virtual=list(names),
+            metadata={"record": prepared.record, "source": source, "inputs": list(inputs), "units": "mV"},
+        )
+
+    def cycles(self, ecg: ECG | PreparedRecord) -> Any:
+        """The cycles the learned residual is applied on: one per detected beat (:func:`hybridfield.beat_cycles.beat_cycles`).
+
+        Parameters
+        ----------
+        ecg : ECG or PreparedRecord
+            The record, mV (or prepared once: :func:`hybridfield.preparation.prepare_record`).
+
+        Returns
+        -------
+        cycles : BeatCycles
+            ``served()`` marks the samples the residual covers.
+        """
+        from .beat_cycles import beat_cycles
+
+        record = self._record(ecg)
+        length = int(self.network.config.length) if self.network is not None else int(PREPROCESSING["cycle_length"])
+        return beat_cycles(record.segmentation, record.ecg.n_samples, record.fs, length)
 
     def _residual(
         self,
@@ -317,28 +376,32 @@ class HybridPanorama:
 
         from geometry import STANDARD_LEAD_ANGLES
 
-        from .cycles import cut_cycles, cycle_layout
+        from .beat_cycles import cut_beat_cycles, stitch_cycles
 
-        length = int(self.network.config.length)
-        beats = cycle_layout(record.ecg, record.segmentation, length)
-        residual = np.zeros_like(physical)
-        if beats.n_beats == 0:
-            return residual
-        inputs = cut_cycles(record.signals(input_names), beats.start, beats.lengths, length)
-        physical_cycles = cut_cycles(physical, beats.start, beats.lengths, length)
+        cycles = self.cycles(record)
+        if cycles.n_cycles == 0:
+            import warnings
+
+            from .quality import RecordQualityWarning
+
+            warnings.warn(
+                f"record {record.ecg.record!r}: no beat detected, so no learned residual; the prediction is the physical answer alone",
+                RecordQualityWarning, stacklevel=4,
+            )
+            return np.zeros_like(physical)
+        inputs = cut_beat_cycles(record.signals(input_names), cycles)
+        physical_cycles = cut_beat_cycles(physical, cycles)
         input_angles = torch.tensor([STANDARD_LEAD_ANGLES[n] for n in input_names], dtype=torch.float32)
         self.network.eval()
         with torch.no_grad():
             hybrid = self.network(
                 torch.from_numpy(inputs), input_angles, torch.tensor(angles, dtype=torch.float32),
-                torch.from_numpy(np.array(beats.regions, dtype=np.int64)), torch.from_numpy(np.array(beats.lengths, dtype=np.int64)),
+                torch.from_numpy(cycles.regions.astype(np.int64)), torch.from_numpy(cycles.lengths),
                 torch.from_numpy(physical_cycles),
                 exact=torch.from_numpy(exact),
             ).numpy()
-        for k, (start, size) in enumerate(zip(beats.start, beats.lengths)):
-            # cycles abut (P onset to next P onset) and the residual is tapered to 0 at both ends
-            residual[:, start : start + size] += hybrid[k, :, :size] - physical_cycles[k, :, :size]
-        return residual
+        # the network tapers its residual to 0 at both ends of every cycle: abutting cycles join continuously
+        return stitch_cycles(hybrid - physical_cycles, cycles)
 
     def predict_posterior(
         self,
@@ -353,14 +416,16 @@ class HybridPanorama:
         progressbar: bool = True,
         method: str = "laplace",
     ) -> Any:
-        """Posterior of virtual leads with the learned residual included.
+        """Posterior of virtual leads with the learned residual included, centred on :meth:`predict`.
 
-        The uncertainty model (:func:`hybridfield.predict_posterior`) gives exact draws of the
-        physical leads; the hybrid's residual (deterministic given the inputs) is added to every
-        draw, so the bands move with the learned correction and keep the physics' width. Views
-        that are combinations of the inputs are drawn as that combination (no spread); with a
-        single measured limb lead every draw keeps Einthoven's and Goldberger's identities with
-        it, as :meth:`predict` does.
+        The uncertainty model (:func:`hybridfield.predict_posterior`) scatters its draws around the
+        physical answer (:func:`hybridfield.posterior.physical_answer`, the same physics
+        :meth:`predict` corrects). Each draw's departure from the draws' mean is added to
+        :meth:`predict`'s answer, so the mean equals :meth:`predict` (the sample mean is replaced
+        by the exact centre: a control variate) and the bands keep the physics' shape around the
+        learned correction. Views that are combinations of the inputs are drawn as that
+        combination (no spread); with a single measured limb lead every draw keeps Einthoven's
+        and Goldberger's identities with it, as :meth:`predict` does.
 
         Parameters
         ----------
@@ -382,7 +447,7 @@ class HybridPanorama:
         Returns
         -------
         posterior : PosteriorLeads
-            ``metadata["residual"]`` says the learned residual was added.
+            ``metadata["residual"]`` says how the learned residual entered.
         """
         from dataclasses import replace
 
@@ -396,12 +461,18 @@ class HybridPanorama:
         )
         if self.network is None:
             return posterior
-        shift = self._prediction(record, views, input_names, residual=True)[3]  # the learned residual, mV
-        if shift.shape != posterior.draws.shape[1:]:
-            raise RuntimeError(f"posterior and hybrid time bases differ: {posterior.draws.shape[1:]} vs {shift.shape}")
+        _, _, physical, learned, _ = self._prediction(record, views, input_names, residual=True)
+        answer = physical + learned
+        if answer.shape != posterior.draws.shape[1:]:
+            raise RuntimeError(f"posterior and hybrid time bases differ: {posterior.draws.shape[1:]} vs {answer.shape}")
+        draws_array = posterior.draws - posterior.draws.mean(axis=0, keepdims=True)
+        draws_array += answer[None]
         metadata = dict(posterior.metadata)
-        metadata["residual"] = "learned Nef-Net residual added to every draw (HybridPanorama)"
-        return replace(posterior, draws=posterior.draws + shift[None], metadata=metadata)
+        metadata["residual"] = (
+            "HybridPanorama: draws are the physics posterior's departures from its mean around the hybrid's answer "
+            "(physical answer + learned Nef-Net residual)"
+        )
+        return replace(posterior, draws=draws_array, metadata=metadata)
 
     def __repr__(self) -> str:
         size = "physics only" if self.network is None else f"NefNet {self.network.parameter_count()} parameters"

@@ -64,6 +64,9 @@ from .record_model import RecordModel, build_pymc_model, model_data, sufficient_
 __all__ = [
     "PosteriorLeads",
     "predict_posterior",
+    "physical_answer",
+    "physical_answer_of_signals",
+    "CENTRE_DRAWS",
     "POSTERIOR_METHODS",
     "CORRELATION_TIME",
     "TAIL_DEGREES_OF_FREEDOM",
@@ -133,14 +136,20 @@ def _nuts_nuisance(
     return nuisance
 
 
-def _laplace_nuisance(model: RecordModel, *, draws: int, random_seed: int | None) -> dict[str, np.ndarray]:
-    """Draws of the nuisance parameters from the Laplace approximation at the posterior mode.
+def _nuisance_mode(model: RecordModel) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mode of the nuisance parameters and the Laplace factor of their covariance.
 
     The mode is found by quasi-Newton ascent from the prior mode on the numpy log density (the
     curvature there by central differences of the analytic gradient, then BFGS updates), each
     step halved until the density rises (a step into a region where the marginal covariance is
     not positive definite counts as a fall). The curvature at the mode, by central differences
-    again, gives the covariance. Shapes as :func:`_nuts_nuisance` with one chain.
+    again, gives the covariance.
+
+    Returns
+    -------
+    mode : (n_parameters,) float
+    factor : (n_parameters, n_parameters) float
+        ``covariance = factor @ factor.T`` (inverse curvature at the mode).
     """
 
     def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -195,15 +204,25 @@ def _laplace_nuisance(model: RecordModel, *, draws: int, random_seed: int | None
             inverse = (identity - rho * np.outer(moved, change)) @ inverse @ (identity - rho * np.outer(change, moved))
             inverse += rho * np.outer(moved, moved)
     eigenvectors, eigenvalues = curvature(theta)
-    factor = eigenvectors / np.sqrt(eigenvalues)  # covariance = factor @ factor.T
-    rng = np.random.default_rng(random_seed)
-    draws_theta = theta + rng.standard_normal((draws, model.n_parameters)) @ factor.T
-    n = model.n_leads
+    return theta, eigenvectors / np.sqrt(eigenvalues)
+
+
+def _nuisance_arrays(model: RecordModel, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """Parameter vectors (draws, n_parameters) as the nuisance arrays, one chain."""
+    n, draws = model.n_leads, theta.shape[0]
     return {
-        "log_gain": draws_theta[None, :, :n],
-        "angle_offset": model.angle_offsets(draws_theta[:, n : 3 * n].reshape(draws, n, 2))[None],
-        "log_noise_scale": draws_theta[None, :, -1],
+        "log_gain": theta[None, :, :n],
+        "angle_offset": model.angle_offsets(theta[:, n : 3 * n].reshape(draws, n, 2))[None],
+        "log_noise_scale": theta[None, :, -1],
     }
+
+
+def _laplace_nuisance(model: RecordModel, *, draws: int, random_seed: int | None) -> dict[str, np.ndarray]:
+    """Draws of the nuisance parameters from the Laplace approximation at the posterior mode
+    (:func:`_nuisance_mode`). Shapes as :func:`_nuts_nuisance` with one chain."""
+    theta, factor = _nuisance_mode(model)
+    rng = np.random.default_rng(random_seed)
+    return _nuisance_arrays(model, theta + rng.standard_normal((draws, model.n_parameters)) @ factor.T)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -373,6 +392,78 @@ class PosteriorLeads:
 # ----------------------------------------------------------------------------------------------
 # Prediction
 # ----------------------------------------------------------------------------------------------
+def _heart_vector_conditionals(
+    inputs: LeadStatistics, population: PopulationModel, nuisance: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per nuisance draw ``k`` and phase bin ``b``, what the heart vector's Gaussian conditional needs.
+
+    Returns
+    -------
+    lead_matrix : (K, L, 3) float
+        The inputs' lead vectors of each draw, mV per mA*m.
+    data_information : (K, B, 3, L) float
+        ``C_k^T W_kb``: maps the measured leads to heart-vector information.
+    covariance : (K, B, 3, 3) float
+        ``(Sigma_b^-1 + C_k^T W_kb C_k)^-1``, (mA*m)^2.
+    prior_information_mean : (B, 3) float
+        ``Sigma_b^-1 mu_b``.
+    """
+    n_inputs = len(inputs.names)
+    log_gain = nuisance["log_gain"].reshape(-1, n_inputs)
+    angle_offset = nuisance["angle_offset"].reshape(-1, n_inputs, 2)
+    log_noise = nuisance["log_noise_scale"].reshape(-1)
+    prior_precision = np.linalg.inv(population.prior_covariance)  # (B, 3, 3)
+    prior_information_mean = np.einsum("bij,bj->bi", prior_precision, population.prior_mean)
+    lead_matrix = inputs.lead_matrix(log_gain, angle_offset)  # (K, L, 3)
+    weights = np.exp(-2.0 * log_noise)[:, None, None] / inputs.residual.T[None]  # (K, B, L)
+    data_information = np.einsum("kli,kbl->kbil", lead_matrix, weights)  # (K, B, 3, L)
+    covariance = np.linalg.inv(prior_precision[None] + data_information @ lead_matrix[:, None])  # (K, B, 3, 3)
+    return lead_matrix, data_information, covariance, prior_information_mean
+
+
+#: Nuisance draws (Laplace, a fixed seed) over which the physical answer averages the heart
+#: vector's conditional mean and the views' lead vectors: the posterior's centre without its
+#: Gaussian spread, the same on every call.
+CENTRE_DRAWS = 256
+_CENTRE_SEED = 20261206
+
+
+def _conditional_centre(
+    signals: np.ndarray,
+    bins: np.ndarray,
+    inputs: LeadStatistics,
+    outputs: LeadStatistics,
+    population: PopulationModel,
+    nuisance: Mapping[str, np.ndarray],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior mean of the views and the heart vector, Rao-Blackwellised over the Gaussian parts.
+
+    Per nuisance draw ``k`` the heart vector's conditional mean ``(Sigma_b^-1 + C_k^T W_kb
+    C_k)^-1 (C_k^T W_kb x(t) + Sigma_b^-1 mu_b)`` is exact, and so is the zero mean of the views'
+    own residual; only the nuisance parameters and the views' lead vectors (with their Student-t
+    scale) are averaged over draws. The draws of :func:`_conditional_draws` scatter around this.
+
+    Returns
+    -------
+    leads : (n_views, n_samples) float, mV
+    heart_vector : (3, n_samples) float, mA*m
+    """
+    lead_matrix, data_information, covariance, prior_information_mean = _heart_vector_conditionals(inputs, population, nuisance)
+    n_draws, n_inputs = lead_matrix.shape[:2]
+    vectors = np.empty((n_draws, 3, signals.shape[1]))
+    for b in np.unique(bins):
+        samples = np.flatnonzero(bins == b)
+        information = (data_information[:, b].reshape(-1, n_inputs) @ signals[:, samples]).reshape(n_draws, 3, -1)
+        information += prior_information_mean[b][None, :, None]
+        vectors[:, :, samples] = covariance[:, b] @ information
+    tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
+    output_matrix = outputs.centre + tail[:, None, None] * _output_deviations(inputs, outputs, population, lead_matrix, rng)
+    # mean over draws of M_k p_k, as one (V, 3K) @ (3K, T) product
+    leads = output_matrix.transpose(1, 0, 2).reshape(len(outputs.names), -1) @ vectors.reshape(3 * n_draws, -1) / n_draws
+    return leads, vectors.mean(axis=0)
+
+
 def _conditional_draws(
     signals: np.ndarray,
     bins: np.ndarray,
@@ -389,21 +480,13 @@ def _conditional_draws(
     batched matrix product over the draws.
     """
     n_inputs = len(inputs.names)
-    log_gain = nuisance["log_gain"].reshape(-1, n_inputs)
-    angle_offset = nuisance["angle_offset"].reshape(-1, n_inputs, 2)
-    log_noise = nuisance["log_noise_scale"].reshape(-1)
-    n_draws, n_samples = len(log_noise), signals.shape[1]
-    prior_precision = np.linalg.inv(population.prior_covariance)  # (B, 3, 3)
-    prior_information_mean = np.einsum("bij,bj->bi", prior_precision, population.prior_mean)
-    lead_matrix = inputs.lead_matrix(log_gain, angle_offset)  # (K, L, 3)
-    weights = np.exp(-2.0 * log_noise)[:, None, None] / inputs.residual.T[None]  # (K, B, L)
-    data_information = np.einsum("kli,kbl->kbil", lead_matrix, weights)  # (K, B, 3, L)
-    covariance = np.linalg.inv(prior_precision[None] + data_information @ lead_matrix[:, None])  # (K, B, 3, 3)
+    n_draws, n_samples = nuisance["log_noise_scale"].size, signals.shape[1]
+    lead_matrix, data_information, covariance, prior_information_mean = _heart_vector_conditionals(inputs, population, nuisance)
     cholesky = np.linalg.cholesky(covariance)
     # samples sorted by bin, so each bin is one contiguous block: one matrix product over all
     # draws per bin, (K * 3, L) @ (L, n_b), then batched 3 x 3 products scattered into place
     order = np.argsort(bins, kind="stable")
-    edges = np.searchsorted(bins[order], np.arange(len(prior_precision) + 1))
+    edges = np.searchsorted(bins[order], np.arange(len(prior_information_mean) + 1))
     # single precision for the standard normals: they are most of the cost, and 7 digits suffice
     standard = rng.standard_normal((n_draws, 3, n_samples), dtype=np.float32)
     vector_draws = np.empty((n_draws, 3, n_samples))
@@ -430,7 +513,11 @@ def _conditional_draws(
 
 
 def _output_deviations(
-    inputs: LeadStatistics, outputs: LeadStatistics, population: PopulationModel, input_matrix: np.ndarray, rng: np.random.Generator
+    inputs: LeadStatistics,
+    outputs: LeadStatistics,
+    population: PopulationModel,
+    input_matrix: np.ndarray,
+    rng: np.random.Generator | None,
 ) -> np.ndarray:
     """Draws (K, V, 3) of the views' lead-vector deviations from their population centre.
 
@@ -439,10 +526,14 @@ def _output_deviations(
     of each draw (``input_matrix`` (K, L, 3) minus the inputs' centre), both whitened by the
     leads' own population scatter: ``e_out | e_in ~ N(R_oi R_ii^-1 e_in, R_oo - R_oi R_ii^-1 R_io)``
     with ``R`` :attr:`PopulationModel.deviation_correlation`, times an amplifier gain spread of
-    :data:`hybridfield.population.GAIN_PRIOR_SD`.
+    :data:`hybridfield.population.GAIN_PRIOR_SD`. Without ``rng``, the conditional mean: zero
+    for views without a learned correlation, ``R_oi R_ii^-1 e_in`` (unwhitened) for the others.
     """
     n_draws = input_matrix.shape[0]
-    deviation = outputs.sample_lead_matrix(rng, n_draws) - outputs.centre
+    if rng is None:
+        deviation = np.zeros((n_draws, len(outputs.names), 3))
+    else:
+        deviation = outputs.sample_lead_matrix(rng, n_draws) - outputs.centre
     correlation = population.deviation_correlation
     index = np.asarray(outputs.population_index, dtype=int)
     named = np.flatnonzero(index >= 0) if index.size else np.array([], dtype=int)
@@ -460,8 +551,13 @@ def _output_deviations(
     regression = np.linalg.solve(block(given, given), block(given, wanted)).T  # R_oi R_ii^-1
     remaining = block(wanted, wanted) - regression @ block(given, wanted)
     spread = np.linalg.cholesky(0.5 * (remaining + remaining.T) + 1e-9 * np.eye(len(remaining)))
-    drawn = whitened @ regression.T + rng.standard_normal((n_draws, len(remaining))) @ spread.T
+    drawn = whitened @ regression.T
+    if rng is not None:
+        drawn = drawn + rng.standard_normal((n_draws, len(remaining))) @ spread.T
     conditional = np.einsum("vij,kvj->kvi", factors[wanted], drawn.reshape(n_draws, len(wanted), 3))
+    if rng is None:
+        deviation[:, named] = conditional
+        return deviation
     amplifier = np.exp(GAIN_PRIOR_SD * rng.standard_normal((n_draws, len(wanted))))[..., None]
     centre = outputs.centre[named]
     deviation[:, named] = (centre + conditional) * amplifier - centre
@@ -586,6 +682,139 @@ def _check_request(views: Sequence[Any], draws: int, tune: int, chains: int, met
         raise ValueError(f"method must be one of {POSTERIOR_METHODS}, got {method!r}")
 
 
+def _check_population(population: PopulationModel) -> None:
+    if (float(population.fs), tuple(population.band)) != (float(PREPROCESSING["fs"]), tuple(PREPROCESSING["band_hz"])):
+        raise ValueError(
+            f"population was fitted at {population.fs:g} Hz, band {population.band}; records are prepared at "
+            f"{PREPROCESSING['fs']:g} Hz, band {tuple(PREPROCESSING['band_hz'])}"
+        )
+
+
+def _record_setup(record: PreparedRecord, views: Sequence[Any], inputs: Sequence[str] | None, population: PopulationModel) -> tuple:
+    """Inputs, their and the drawn views' statistics, the input signals, phase bins and model data."""
+    _check_population(population)
+    prepared = record.ecg
+    if inputs is None:
+        inputs = [name for name in population.lead_names if prepared.has_lead(name)]
+        if not inputs:
+            raise ValueError("no usable input lead: every lead of the record is flat, saturated or unknown")
+    inputs = record.input_leads(inputs, ())
+    # with a single measured limb lead, every limb lead is drawn (and the draws made to keep the
+    # identities with it), whichever were asked for
+    drawn = with_all_limb_leads(list(views), inputs)
+    signals = record.signals(inputs)
+    input_set, output_set, data = _model_inputs(signals, inputs, drawn, record.phase_bins, record.n_beats, record.fs, population)
+    return inputs, input_set, drawn, output_set, signals, record.phase_bins, data
+
+
+def _model_inputs(
+    signals: np.ndarray, inputs: Sequence[str], views: Sequence[Any], bins: np.ndarray, n_beats: int, fs: float,
+    population: PopulationModel,
+) -> tuple[LeadStatistics, LeadStatistics, dict[str, np.ndarray]]:
+    input_set = population.leads(inputs)
+    output_set = population.views(list(views))
+    statistics = sufficient_statistics(signals, bins)
+    likelihood_weight = 1.0 / (max(n_beats, 1) * max(1.0, CORRELATION_TIME * fs))
+    return input_set, output_set, model_data(input_set, population, statistics, likelihood_weight)
+
+
+def physical_answer_of_signals(
+    signals: np.ndarray,
+    inputs: Sequence[str],
+    views: Sequence[Any],
+    phase_bins: np.ndarray,
+    n_beats: int,
+    fs: float,
+    population: PopulationModel,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`physical_answer` from the measured signals and phase bins (simulated records).
+
+    Parameters
+    ----------
+    signals : (n_inputs, n_samples) float, mV
+        Measured leads, prepared (500 Hz, 0.5-40 Hz).
+    inputs : sequence of str
+        Their names.
+    views : sequence
+        Lead names and/or ``(theta, phi)`` pairs, radians.
+    phase_bins : (n_samples,) int
+        :func:`hybridfield.phases.phase_bins` of the record.
+    n_beats : int
+        Beats in the record (the likelihood's effective sample size).
+    fs : float
+        Sampling rate, Hz.
+    population : PopulationModel
+
+    Returns
+    -------
+    leads : (n_views, n_samples) float, mV
+    heart_vector : (3, n_samples) float, mA*m
+    """
+    _check_population(population)
+    signals = np.asarray(signals, dtype=np.float64)
+    inputs = list(inputs)
+    drawn = with_all_limb_leads(list(views), inputs)
+    input_set, output_set, data = _model_inputs(signals, inputs, drawn, phase_bins, n_beats, fs, population)
+    return _answer_at_mode(signals, inputs, drawn, input_set, output_set, phase_bins, data, population, len(views))
+
+
+def _answer_at_mode(signals, inputs, drawn, input_set, output_set, bins, data, population, n_requested):
+    """The posterior's centre (:func:`_conditional_centre`) over :data:`CENTRE_DRAWS` Laplace draws, a fixed seed."""
+    nuisance = _laplace_nuisance(RecordModel(data), draws=CENTRE_DRAWS, random_seed=_CENTRE_SEED)
+    flat = {name: value.reshape(-1, *value.shape[2:]) for name, value in nuisance.items()}
+    rng = np.random.default_rng(_CENTRE_SEED + 1)
+    leads, vector = _conditional_centre(signals, bins, input_set, output_set, population, flat, rng)
+    leads = _keep_lead_identities(leads[None], drawn, inputs, signals)[0, :n_requested]
+    return leads, vector
+
+
+def physical_answer(
+    ecg: ECG | PreparedRecord,
+    views: Sequence[Any],
+    *,
+    inputs: Sequence[str] | None = None,
+    population: PopulationModel | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The physical answer: the posterior mean of the record model's heart vector and views.
+
+    The same model as :func:`predict_posterior` (population prior per phase bin, the population's
+    lead vectors of the inputs and views, this record's gains and angle offsets), evaluated at
+    its centre instead of drawn: per draw of the nuisance parameters (:data:`CENTRE_DRAWS`
+    Laplace draws from a fixed seed, so every call gives the same answer) the heart vector's
+    conditional mean, projected through each view's lead vector drawn from the population;
+    averaged over the draws. Views that are combinations of the inputs are that combination; with a
+    single measured limb lead the limb leads keep Einthoven's and Goldberger's identities with it.
+    This is what :meth:`hybridfield.HybridPanorama.physical` returns and what the learned residual
+    corrects; the posterior's draws scatter around it.
+
+    Parameters
+    ----------
+    ecg : ECG or PreparedRecord
+        The record, mV (or prepared once: :func:`hybridfield.preparation.prepare_record`).
+    views : sequence
+        Lead names and/or ``(theta, phi)`` pairs, radians.
+    inputs : sequence of str, optional
+        Measured leads (default: every usable standard lead).
+    population : PopulationModel, optional
+        Default: :func:`hybridfield.default_population_model`.
+
+    Returns
+    -------
+    leads : (n_views, n_samples) float, mV
+        On the prepared record's time base (500 Hz).
+    heart_vector : (3, n_samples) float, mA*m
+        Body frame.
+    """
+    if not isinstance(ecg, (ECG, PreparedRecord)):
+        raise TypeError(f"ecg must be a hybridfield.ECG, got {type(ecg).__name__}")
+    if isinstance(views, str) or not isinstance(views, Sequence) or len(views) == 0:
+        raise ValueError(f"views must be a non-empty sequence of lead names or (theta, phi) pairs, got {views!r}")
+    population = default_population_model() if population is None else population
+    record = ecg if isinstance(ecg, PreparedRecord) else prepare_record(ecg, warn=True)
+    inputs, input_set, drawn, output_set, signals, bins, data = _record_setup(record, views, inputs, population)
+    return _answer_at_mode(signals, inputs, drawn, input_set, output_set, bins, data, population, len(views))
+
+
 def _posterior(
     record: PreparedRecord,
     views: Sequence[Any],
@@ -599,29 +828,10 @@ def _posterior(
     method: str,
 ) -> PosteriorLeads:
     """The posterior of a prepared record (the body of :func:`predict_posterior`)."""
-    if (float(population.fs), tuple(population.band)) != (float(PREPROCESSING["fs"]), tuple(PREPROCESSING["band_hz"])):
-        raise ValueError(
-            f"population was fitted at {population.fs:g} Hz, band {population.band}; records are prepared at "
-            f"{PREPROCESSING['fs']:g} Hz, band {tuple(PREPROCESSING['band_hz'])}"
-        )
     prepared = record.ecg
-    if inputs is None:
-        inputs = [name for name in population.lead_names if prepared.has_lead(name)]
-        if not inputs:
-            raise ValueError("no usable input lead: every lead of the record is flat, saturated or unknown")
-    inputs = record.input_leads(inputs, ())
-    input_set = population.leads(inputs)
+    inputs, input_set, drawn, output_set, signals, bins, data = _record_setup(record, views, inputs, population)
     requested = list(views)
-    # with a single measured limb lead, every limb lead is drawn (and the draws made to keep the
-    # identities with it, below), whichever were asked for
-    drawn = with_all_limb_leads(requested, inputs)
-    output_set = population.views(drawn)
     names = list(output_set.names)
-    signals = record.signals(inputs)
-    bins, n_beats = record.phase_bins, record.n_beats
-    statistics = sufficient_statistics(signals, bins)
-    likelihood_weight = 1.0 / (max(n_beats, 1) * max(1.0, CORRELATION_TIME * record.fs))
-    data = model_data(input_set, population, statistics, likelihood_weight)
     if method == "nuts":
         nuisance = _nuts_nuisance(
             data, len(inputs), draws=draws, tune=tune, chains=chains, random_seed=random_seed, progressbar=progressbar
