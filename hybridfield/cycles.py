@@ -1,12 +1,12 @@
 """Cycles for the hybrid network: real records and simulated multi-view data, with their physics.
 
-A :class:`CycleSet` holds Nef-Net protocol cycles (one P onset to the next, zero-padded to
-``PREPROCESSING["cycle_length"]`` samples; :func:`hybridfield.nefnet_beats`) of input leads,
-query views with their truth and the physical projection of each query view:
+A :class:`CycleSet` holds cycles (one per detected beat, zero-padded to
+``PREPROCESSING["cycle_length"]`` samples; :func:`hybridfield.beat_cycles.beat_cycles`) of input
+leads, query views with their truth and the physical answer of each query view
+(:func:`hybridfield.posterior.physical_answer`, what the residual corrects at prediction time):
 
 - :func:`real_cycles` cuts them from 12-lead records (each prepared and segmented once,
-  :func:`hybridfield.preparation.prepare_record`; heart vector by
-  :func:`hybridfield.physics.record_heart_vector`), inputs and targets chosen by lead name;
+  :func:`hybridfield.preparation.prepare_record`), inputs and targets chosen by lead name;
 - :func:`simulated_cycles` makes multi-view cycles with ground truth from the torso model:
   random views anywhere on the sphere and per-record lead-vector perturbations, so the physics
   is imperfect in a known way.
@@ -26,19 +26,17 @@ from .leads import (
     LIMB_IDENTITIES,
     STANDARD_LEADS,
     canonical_lead_name,
-    identity_weights,
     input_combinations,
     lead_vector_array,
     limb_residual_directions,
 )
-from .physics import fit_heart_vector_to_leads, physical_projection, record_heart_vector
-from .preparation import PREPROCESSING, prepare_record
+from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 
 __all__ = ["CycleSet", "real_cycles", "simulated_cycles", "cycle_layout", "cut_cycles"]
 
 
 def cycle_layout(prepared: ECG, segmentation: Any, length: int) -> Any:
-    """Nef-Net cycles of a prepared record: the BeatSet of all its leads (starts, lengths, regions).
+    """The cycles of a prepared record the hybrid works on: one per detected beat.
 
     Parameters
     ----------
@@ -51,32 +49,29 @@ def cycle_layout(prepared: ECG, segmentation: Any, length: int) -> Any:
 
     Returns
     -------
-    beats : BeatSet
+    cycles : BeatCycles
+        :func:`hybridfield.beat_cycles.beat_cycles`.
     """
-    from .protocol_cycles import nefnet_beats
+    from .beat_cycles import beat_cycles
 
-    return nefnet_beats(prepared, segmentation, length=length, fs_target=prepared.fs)
+    return beat_cycles(segmentation, prepared.n_samples, prepared.fs, length)
 
 
-def cut_cycles(signals: np.ndarray, starts: np.ndarray, lengths: np.ndarray, length: int) -> np.ndarray:
-    """Zero-padded cycles cut from signals.
+def cut_cycles(signals: np.ndarray, cycles: Any) -> np.ndarray:
+    """Zero-padded cycles cut from signals (:func:`hybridfield.beat_cycles.cut_beat_cycles`).
 
     Parameters
     ----------
     signals : (n_leads, n_samples) float, mV
-    starts, lengths : (n_cycles,) int, samples
-        First sample and length of each cycle.
-    length : int
-        Padded length, samples.
+    cycles : BeatCycles
 
     Returns
     -------
-    cycles : (n_cycles, n_leads, length) float32, mV
+    cut : (n_cycles, n_leads, length) float32, mV
     """
-    out = np.zeros((len(starts), signals.shape[0], length), dtype=np.float32)
-    for k, (start, size) in enumerate(zip(starts, lengths)):
-        out[k, :, :size] = signals[:, start : start + size]
-    return out
+    from .beat_cycles import cut_beat_cycles
+
+    return cut_beat_cycles(signals, cycles)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,6 +110,9 @@ class CycleSet:
         Names of the records, indexed by ``record``.
     source : str
         ``"real"`` or ``"simulated"``.
+    record_samples, served_samples : (n_records,) int64, optional
+        Samples of each prepared record and how many of them lie inside a cycle (what the
+        learned residual serves); None for simulated sets.
     """
 
     inputs: np.ndarray
@@ -131,6 +129,8 @@ class CycleSet:
     target_names: tuple[str, ...]
     record_names: tuple[str, ...]
     source: str
+    record_samples: np.ndarray | None = None
+    served_samples: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
@@ -172,7 +172,8 @@ class CycleSet:
             )
         }
         return CycleSet(**picked, input_names=self.input_names, target_names=self.target_names,
-                        record_names=self.record_names, source=self.source)
+                        record_names=self.record_names, source=self.source,
+                        record_samples=self.record_samples, served_samples=self.served_samples)
 
     def views(self, names: Sequence[str]) -> "CycleSet":
         """The same cycles with only the named query views (real sets).
@@ -196,6 +197,7 @@ class CycleSet:
             target_angles=self.target_angles[:, index], physical=self.physical[:, index], regions=self.regions,
             lengths=self.lengths, record=self.record, beat_minimum=self.beat_minimum, beat_maximum=self.beat_maximum,
             input_names=self.input_names, target_names=tuple(keys), record_names=self.record_names, source=self.source,
+            record_samples=self.record_samples, served_samples=self.served_samples,
         )
 
     @staticmethod
@@ -226,24 +228,22 @@ class CycleSet:
             )
         }
         arrays["record"] = np.concatenate([s.record + o for s, o in zip(sets, offsets)])
+        for name in ("record_samples", "served_samples"):
+            parts = [getattr(s, name) for s in sets]
+            arrays[name] = None if any(p is None for p in parts) else np.concatenate(parts)
         return CycleSet(
             **arrays, input_names=first.input_names, target_names=first.target_names,
             record_names=tuple(n for s in sets for n in s.record_names), source=first.source,
         )
 
 
-def _record_cycles(
-    ecg: ECG, inputs: Sequence[str], population: Any, length: int
-) -> tuple[Any, np.ndarray, ECG] | None:
-    record = prepare_record(ecg)
+def _record_cycles(record: Any, inputs: Sequence[str], length: int) -> Any:
+    """The record's cycles, or None when an input lead is missing or no beat was found."""
     prepared = record.ecg
     if not all(prepared.has_lead(n) for n in inputs):
         return None
     beats = cycle_layout(prepared, record.segmentation, length)
-    if beats.n_beats == 0:
-        return None
-    heart_vector = record_heart_vector(record, inputs, population)
-    return beats, heart_vector, prepared
+    return beats if beats.n_cycles else None
 
 
 def real_cycles(
@@ -257,13 +257,15 @@ def real_cycles(
 ) -> CycleSet:
     """Nef-Net protocol cycles of real records with their physical projections.
 
-    Records lacking an input lead or a target lead (flat, saturated or absent) are skipped, as
-    are records where no cycle could be delineated.
+    One cycle per detected beat (:func:`hybridfield.beat_cycles.beat_cycles`), so every beat of
+    every record is in the set. Records lacking an input lead or a target lead (flat, saturated or
+    absent) are skipped, as are records without a detected beat.
 
     Parameters
     ----------
-    records : sequence of ECG
-        12-lead records, mV (any rate; resampled to 500 Hz and band-passed 0.5-40 Hz).
+    records : sequence of ECG or PreparedRecord
+        12-lead records, mV (any rate; resampled to 500 Hz and band-passed 0.5-40 Hz), or records
+        prepared once (:func:`hybridfield.preparation.prepare_record`).
     inputs : sequence of str
         Input leads.
     targets : sequence of str
@@ -283,39 +285,42 @@ def real_cycles(
     from geometry import STANDARD_LEAD_ANGLES
 
     from .population import default_population_model
+    from .posterior import physical_answer
 
     population = default_population_model() if population is None else population
     inputs = [canonical_lead_name(n) for n in inputs]
     targets = [canonical_lead_name(n) for n in targets]
-    target_vectors = lead_vector_array(targets)
-    input_vectors = lead_vector_array(inputs)
-    combinations = identity_weights(targets, inputs)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "minimum", "maximum")}
     names: list[str] = []
+    samples: list[int] = []
+    served: list[int] = []
     for ecg in records:
-        result = _record_cycles(ecg, inputs, population, length)
-        if result is None or not all(result[2].has_lead(n) for n in (*targets, *STANDARD_LEADS)):
+        record = ecg if isinstance(ecg, PreparedRecord) else prepare_record(ecg)
+        prepared = record.ecg
+        beats = _record_cycles(record, inputs, length)
+        if beats is None or not all(prepared.has_lead(n) for n in (*targets, *STANDARD_LEADS)):
             if progress:
-                print(f"  skipped {ecg.record}: missing leads or no usable cycle", flush=True)
+                print(f"  skipped {prepared.record}: missing leads or no beat", flush=True)
             continue
-        beats, heart_vector, prepared = result
         truth = np.array([prepared[n] for n in targets])
         everything = np.array([prepared[n] for n in STANDARD_LEADS])
-        full = cut_cycles(everything, beats.start, beats.lengths, length)
+        full = cut_cycles(everything, beats)
         mask = beats.mask[:, None, :]
         parts["minimum"].append(np.where(mask, full, np.inf).min(axis=(1, 2)).astype(np.float32))
         parts["maximum"].append(np.where(mask, full, -np.inf).max(axis=(1, 2)).astype(np.float32))
         input_signals = np.array([prepared[n] for n in inputs])
-        physical = physical_projection(target_vectors, combinations, heart_vector, input_signals, input_vectors)
-        parts["inputs"].append(cut_cycles(input_signals, beats.start, beats.lengths, length))
-        parts["targets"].append(cut_cycles(truth, beats.start, beats.lengths, length))
-        parts["physical"].append(cut_cycles(physical, beats.start, beats.lengths, length))
+        physical = physical_answer(record, targets, inputs=inputs, population=population)[0]
+        parts["inputs"].append(cut_cycles(input_signals, beats))
+        parts["targets"].append(cut_cycles(truth, beats))
+        parts["physical"].append(cut_cycles(physical, beats))
         parts["regions"].append(np.asarray(beats.regions, dtype=np.int8))
         parts["lengths"].append(np.asarray(beats.lengths, dtype=np.int64))
         parts["record"].append(np.full(beats.n_beats, len(names), dtype=np.int64))
-        names.append(str(ecg.record))
+        names.append(str(prepared.record))
+        samples.append(prepared.n_samples)
+        served.append(int(beats.served().sum()))
         if progress:
-            print(f"  {ecg.record}: {beats.n_beats} cycles", flush=True)
+            print(f"  {prepared.record}: {beats.n_beats} cycles", flush=True)
     if not names:
         raise ValueError("no record gave usable cycles with the requested inputs and targets")
     n = sum(len(a) for a in parts["lengths"])
@@ -336,6 +341,8 @@ def real_cycles(
         target_names=tuple(targets),
         record_names=tuple(names),
         source="real",
+        record_samples=np.asarray(samples, dtype=np.int64),
+        served_samples=np.asarray(served, dtype=np.int64),
     )
 
 
@@ -410,9 +417,10 @@ def simulated_cycles(
     from geometry import STANDARD_LEAD_ANGLES, angles_from_direction
 
     from .beats import BeatSegmentation
-    from .protocol_cycles import nefnet_beats
+    from .beat_cycles import beat_cycles
     from .phases import phase_bins
     from .population import default_population_model
+    from .posterior import physical_answer_of_signals
 
     if isinstance(n_records, bool) or not isinstance(n_records, (int, np.integer)) or n_records < 1:
         raise ValueError(f"n_records must be a positive integer, got {n_records!r}")
@@ -428,8 +436,6 @@ def simulated_cycles(
     standard = list(STANDARD_LEADS)
     query = [k for k, n in enumerate(standard) if n not in excluded]
     standard_vectors = lead_vector_array(standard)
-    input_nominal = lead_vector_array(inputs)
-    combinations = np.vstack([identity_weights(standard, inputs), np.zeros((n_random_views, len(inputs)))])
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("inputs", "targets", "physical", "regions", "lengths", "record", "angles")}
     input_angles = np.array([STANDARD_LEAD_ANGLES[n] for n in inputs], dtype=np.float32)
     for record in range(n_records):
@@ -456,8 +462,11 @@ def simulated_cycles(
         input_truth = np.array([view_truth[standard.index(n)] for n in inputs])
         input_truth = input_truth + noise_mv * rng.standard_normal(input_truth.shape)
         peaks = np.unique(annotations.r_peak[annotations.r_peak >= 0])
-        fitted = fit_heart_vector_to_leads(input_truth, inputs, phase_bins(peaks, input_truth.shape[1], fs), population).mean
-        physical = physical_projection(nominal, combinations, fitted, input_truth, input_nominal)
+        # the physical answer, as for a real record: the population's lead vectors, not the person's
+        views = standard + [(float(a), float(b)) for a, b in zip(np.atleast_1d(theta), np.atleast_1d(phi))]
+        physical = physical_answer_of_signals(
+            input_truth, inputs, views, phase_bins(peaks, input_truth.shape[1], fs), peaks.size, fs, population
+        )[0]
         segmentation = BeatSegmentation(
             r_peak=annotations.r_peak, p_onset=annotations.p_onset, p_offset=annotations.p_offset,
             qrs_onset=annotations.qrs_onset, qrs_offset=annotations.qrs_offset, t_onset=annotations.t_onset,
@@ -465,15 +474,13 @@ def simulated_cycles(
             beat_quality=np.array(["good"] * annotations.n_beats), quality="good", fs=fs,
             n_samples=heart_vector.shape[1], lead_used="X", record=f"simulated-{record}",
         )
-        layout = nefnet_beats(
-            ECG.from_array(heart_vector[:1], fs, ["X"]), segmentation, length=length, fs_target=fs
-        )
+        layout = beat_cycles(segmentation, heart_vector.shape[1], fs, length)
         if layout.n_beats == 0:
             continue
-        parts["inputs"].append(cut_cycles(input_truth, layout.start, layout.lengths, length))
+        parts["inputs"].append(cut_cycles(input_truth, layout))
         keep = query + list(range(len(standard), len(nominal)))
-        parts["targets"].append(cut_cycles(view_truth[keep], layout.start, layout.lengths, length))
-        parts["physical"].append(cut_cycles(physical[keep], layout.start, layout.lengths, length))
+        parts["targets"].append(cut_cycles(view_truth[keep], layout))
+        parts["physical"].append(cut_cycles(physical[keep], layout))
         parts["regions"].append(np.asarray(layout.regions, dtype=np.int8))
         parts["lengths"].append(np.asarray(layout.lengths, dtype=np.int64))
         parts["record"].append(np.full(layout.n_beats, record, dtype=np.int64))

@@ -40,7 +40,7 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,15 @@ import numpy as np
 from .ecg import ECG
 from .metrics import PopulationRegression, regression_to_the_mean, variance_ratio_difference
 from .cycles import CycleSet, real_cycles, simulated_cycles
-from .evaluation_splits import draw_training_records, patient_folds, record_source, source_breakdown, source_folds, source_table
+from .evaluation_splits import (
+    draw_training_records,
+    patient_folds,
+    record_rhythm,
+    record_source,
+    source_breakdown,
+    source_folds,
+    source_table,
+)
 from .leads import STANDARD_LEADS
 from .training import HEART_VECTOR_RIDGE, LINEAR_RIDGE, PHYSICS_GAIN_RIDGE, REAL_CYCLE_WEIGHT, predict_cycles, train_hybrid
 
@@ -234,6 +242,8 @@ def evaluate_setting(
     sources: Sequence[str] | None = None,
     leave_one_source_out: bool = False,
     channels: int = 24,
+    posterior_draws: int = 200,
+    probability: float = 0.9,
     random_seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -283,6 +293,11 @@ def evaluate_setting(
     channels : int
         Feature channels of each fold's NefNet (:class:`~hybridfield.nefnet.NefNetConfig`; the
         network's size).
+    posterior_draws : int
+        Draws of the hybrid posterior and the physics posterior scored on every held-out record
+        (whole record, supervised precordial leads; 0: not scored).
+    probability : float
+        Their credible-interval probability (and the regression band's).
     random_seed : int
         Seed.
     progress : bool
@@ -299,13 +314,19 @@ def evaluate_setting(
         minus the regression's with a paired bootstrap interval over records
         (:func:`~hybridfield.metrics.variance_ratio_difference`); ``sources``: precordial PSNR and
         variance ratio per source and method
-        (:func:`~hybridfield.evaluation_splits.source_breakdown`); ``fold_names`` with
-        ``leave_one_source_out``.
+        (:func:`~hybridfield.evaluation_splits.source_breakdown`); ``rhythms``: the same per
+        rhythm group (:func:`~hybridfield.evaluation_splits.record_rhythm`); ``served``: records
+        read, records scored (every record with beats and the leads) and the fraction of their
+        samples inside a cycle (where the learned residual applies), overall, per source and per
+        rhythm; ``posterior``: per lead, coverage and interval score of the hybrid posterior, the
+        physics posterior and the regression band on the whole held-out records, and how far the
+        hybrid posterior's mean is from ``predict``; ``fold_names`` with ``leave_one_source_out``.
     """
     import torch
 
     from .nefnet import NefNet, NefNetConfig
     from .population import fit_population_model
+    from .preparation import prepare_record
 
     held_out = tuple(held_out_views)
     targets = tuple(n for n in STANDARD_LEADS if n not in inputs)
@@ -335,10 +356,18 @@ def evaluate_setting(
     else:
         folds = _folds(len(records), n_folds)
     n_folds = len(folds)
+    rhythms = [record_rhythm(ecg) for ecg in records]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        records = [prepare_record(ecg) for ecg in records]  # prepared and segmented once for every fold
+    posterior_rows: list[dict[str, Any]] = []
+    rhythm_of: dict[str, str] = {}
     n_train_records: list[int] = []
     record_names: list[str] = []
     record_sources: list[str] = []
     record_index: list[np.ndarray] = []
+    test_samples: list[np.ndarray] = []
+    test_served: list[np.ndarray] = []
     started = time.perf_counter()
     for fold, test_index in enumerate(folds):
         held = set(int(i) for i in test_index)
@@ -348,7 +377,8 @@ def evaluate_setting(
             train_index = [train_index[i] for i in chosen]
         train_records = [records[i] for i in train_index]
         test_records = [records[i] for i in test_index]
-        source_of = {str(records[i].record): str(sources[i]) for i in test_index}
+        source_of = {str(records[i].ecg.record): str(sources[i]) for i in test_index}
+        rhythm_of.update({str(records[i].ecg.record): rhythms[i] for i in test_index})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             population = fit_population_model(train_records)
@@ -385,7 +415,15 @@ def evaluate_setting(
             predictions[method] = prediction
         for method, prediction in predictions.items():
             results[method].append(score_cycles(prediction, test))
+        if posterior_draws:
+            posterior_rows += _posterior_scores(
+                network, population, train_records, [records[i] for i in test_index], inputs,
+                [n for n in supervised if n in PRECORDIAL], draws=posterior_draws, probability=probability,
+                random_seed=random_seed + 1000 * fold,
+            )
         n_train_records.append(len(train.record_names))
+        test_samples.append(test.record_samples)
+        test_served.append(test.served_samples)
         record_index.append(test.record + len(record_names))
         record_names.extend(test.record_names)
         record_sources.extend(source_of[name] for name in test.record_names)
@@ -454,8 +492,104 @@ def evaluate_setting(
     }
     scored_leads = {m: [n for n in (supervised if m in supervised_only else targets) if n in PRECORDIAL and n not in held_out] for m in stacked}
     report["sources"] = source_breakdown(stacked, records_of_cycle, record_sources, targets, scored_leads)
+    record_rhythms = [rhythm_of[name] for name in record_names]
+    report["rhythms"] = source_breakdown(stacked, records_of_cycle, record_rhythms, targets, scored_leads)
+    report["served"] = _served_report(
+        len(records), np.concatenate(test_samples), np.concatenate(test_served), record_sources, record_rhythms
+    )
+    if posterior_rows:
+        report["posterior"] = _posterior_report(posterior_rows, probability)
     report["seconds"] = time.perf_counter() - started
     report["parameters"] = int(network.parameter_count())
+    return report
+
+
+def _served_report(
+    n_read: int, samples: np.ndarray, served: np.ndarray, sources: Sequence[str], rhythms: Sequence[str]
+) -> dict[str, Any]:
+    """Records read and scored, and the share of the scored records' samples inside a cycle."""
+
+    def share(index: np.ndarray) -> dict[str, Any]:
+        return {
+            "n_records": int(index.size),
+            "samples_served": float(served[index].sum() / max(samples[index].sum(), 1)),
+            "worst_record_served": float((served[index] / samples[index]).min()) if index.size else float("nan"),
+        }
+
+    everything = np.arange(len(samples))
+    report: dict[str, Any] = {"records_read": int(n_read), "records_scored": int(len(samples)), **share(everything)}
+    for key, labels in (("per_source", np.asarray(sources)), ("per_rhythm", np.asarray(rhythms))):
+        report[key] = {label: share(np.flatnonzero(labels == label)) for label in dict.fromkeys(labels.tolist())}
+    return report
+
+
+def _posterior_scores(
+    network: Any,
+    population: Any,
+    train_records: Sequence[Any],
+    test_records: Sequence[Any],
+    inputs: Sequence[str],
+    leads: Sequence[str],
+    *,
+    draws: int,
+    probability: float,
+    random_seed: int,
+) -> list[dict[str, Any]]:
+    """Hybrid posterior, physics posterior and regression band on whole held-out records, per lead."""
+    from .metrics import coverage, interval_score
+    from .panorama import HybridPanorama
+    from .posterior import predict_posterior
+
+    if not leads:
+        return []
+    model = HybridPanorama(network, population=population, input_leads=inputs)
+    complete = [r for r in train_records if all(r.ecg.has_lead(n) for n in (*inputs, *leads))]
+    baseline = PopulationRegression(
+        np.concatenate([r.signals(list(inputs)) for r in complete], axis=1),
+        np.concatenate([r.signals(list(leads)) for r in complete], axis=1),
+    )
+    rows = []
+    for k, record in enumerate(test_records):
+        if not all(record.ecg.has_lead(n) for n in (*inputs, *leads)) or record.n_beats == 0:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hybrid = model.predict_posterior(record, list(leads), inputs=list(inputs), draws=draws, random_seed=random_seed + k, progressbar=False)
+            answer = model.predict(record, list(leads), inputs=list(inputs)).signals
+            physics = predict_posterior(
+                record, list(leads), inputs=list(inputs), draws=draws, random_seed=random_seed + k, progressbar=False, population=population
+            )
+        truth = record.signals(list(leads))
+        signals = record.signals(list(inputs))
+        bands = {
+            "hybrid": hybrid.interval(probability),
+            "physics": physics.interval(probability),
+            "regression": baseline.interval(signals, probability),
+        }
+        for j, lead in enumerate(leads):
+            row: dict[str, Any] = {"record": str(record.ecg.record), "lead": lead}
+            for method, (lower, upper) in bands.items():
+                row[f"{method}_coverage"] = float(coverage(truth[j], lower[j], upper[j]))
+                row[f"{method}_interval_score"] = float(interval_score(truth[j], lower[j], upper[j], probability))
+            row["mean_minus_predict_rms"] = float(np.sqrt(np.mean((hybrid.mean[j] - answer[j]) ** 2)))
+            row["predict_rms"] = float(np.sqrt(np.mean(answer[j] ** 2)))
+            rows.append(row)
+    return rows
+
+
+def _posterior_report(rows: Sequence[Mapping[str, Any]], probability: float) -> dict[str, Any]:
+    """Per lead: mean coverage and interval score of each method, the ratios, the mean-versus-predict gap."""
+    report: dict[str, Any] = {"probability": probability, "n_records": len({row["record"] for row in rows}), "per_lead": {}}
+    for lead in dict.fromkeys(row["lead"] for row in rows):
+        mine = [row for row in rows if row["lead"] == lead]
+        entry = {key: float(np.mean([row[key] for row in mine])) for key in mine[0] if key not in ("record", "lead")}
+        entry["hybrid_over_regression"] = entry["hybrid_interval_score"] / entry["regression_interval_score"]
+        entry["hybrid_over_physics"] = entry["hybrid_interval_score"] / entry["physics_interval_score"]
+        entry["physics_over_regression"] = entry["physics_interval_score"] / entry["regression_interval_score"]
+        entry["mean_minus_predict_relative"] = float(
+            np.sqrt(np.mean([row["mean_minus_predict_rms"] ** 2 for row in mine]) / np.mean([row["predict_rms"] ** 2 for row in mine]))
+        )
+        report["per_lead"][lead] = entry
     return report
 
 
@@ -487,8 +621,32 @@ def _table(report: dict[str, Any]) -> str:
             f"VR hybrid - VR regression ({probability:.0%} paired bootstrap over records): "
             + ", ".join(f"{k} {d['estimate']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]" for k, d in differences.items())
         )
+    served = report.get("served")
+    if served:
+        lines.append(
+            f"learned residual served: {served['records_scored']} of {served['records_read']} records scored (every record "
+            f"with beats and the leads), {served['samples_served']:.1%} of their samples inside a cycle (worst record "
+            f"{served['worst_record_served']:.1%}); per source: "
+            + ", ".join(f"{k} {v['samples_served']:.1%}" for k, v in served["per_source"].items())
+            + "; per rhythm: " + ", ".join(f"{k} {v['samples_served']:.1%}" for k, v in served["per_rhythm"].items())
+        )
     if report.get("sources"):
         lines.append(source_table(report["sources"]))
+    if report.get("rhythms"):
+        lines.append(source_table(report["rhythms"]).replace("| source |", "| rhythm |", 1))
+    posterior = report.get("posterior")
+    if posterior:
+        lines.append(
+            f"posterior, {posterior['probability']:.0%} bands on {posterior['n_records']} whole held-out records: "
+            "| lead | coverage hybrid / physics / regression | interval score hybrid / physics / regression | "
+            "hybrid/regression | hybrid/physics | |mean - predict| / |predict| |"
+        )
+        for lead, entry in posterior["per_lead"].items():
+            lines.append(
+                f"| {lead} | {entry['hybrid_coverage']:.3f} / {entry['physics_coverage']:.3f} / {entry['regression_coverage']:.3f} | "
+                f"{entry['hybrid_interval_score']:.3f} / {entry['physics_interval_score']:.3f} / {entry['regression_interval_score']:.3f} | "
+                f"{entry['hybrid_over_regression']:.2f} | {entry['hybrid_over_physics']:.2f} | {entry['mean_minus_predict_relative']:.2e} |"
+            )
     return "\n".join(lines)
 
 
@@ -536,6 +694,10 @@ def main(argv: list[str] | None = None) -> int:
         "--train-records", type=int, default=None,
         help="train each fold on at most N of its training records, whole patients drawn at random (learning curves)",
     )
+    parser.add_argument(
+        "--posterior-draws", type=int, default=200,
+        help="draws of the hybrid and physics posteriors scored on every held-out record (0: skip)",
+    )
     parser.add_argument("--output", default=None, help="write the reports as JSON here")
     arguments = parser.parse_args(argv)
     records, patients = load_selected_records(arguments.data, arguments.records)
@@ -552,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = evaluate_setting(
             records, n_folds=arguments.folds, epochs=arguments.epochs, simulated_records=arguments.simulated_records,
             simulated_epochs=arguments.simulated_epochs, max_train_records=arguments.train_records, patients=patients,
-            channels=arguments.channels,
+            channels=arguments.channels, posterior_draws=arguments.posterior_draws,
             leave_one_source_out=arguments.leave_one_source_out, random_seed=arguments.seed,
             **linear_path_options(arguments), **settings[name],
         )

@@ -8,7 +8,8 @@ archives differ (devices, populations, diagnoses), so:
   (:func:`hybridfield.archives.assign_folds`);
 - :func:`source_folds` makes one fold per source (leave-one-source-out: train on the others);
 - :func:`draw_training_records` draws whole patients for learning curves;
-- :func:`record_source` names a record's archive or sub-database (:data:`SOURCES`),
+- :func:`record_source` names a record's archive or sub-database (:data:`SOURCES`) and
+  :func:`record_rhythm` its rhythm group from the header (:data:`RHYTHMS`),
   :func:`source_breakdown` reports precordial PSNR and the variance ratio per source and method
   and :func:`source_table` prints it.
 """
@@ -27,6 +28,8 @@ from .metrics import regression_to_the_mean
 __all__ = [
     "SOURCES",
     "record_source",
+    "RHYTHMS",
+    "record_rhythm",
     "patient_folds",
     "source_folds",
     "draw_training_records",
@@ -71,6 +74,46 @@ def record_source(record: str, patient: str | None = None) -> str:
         if name.startswith(prefix) and name[len(prefix):].isdigit():
             return source
     return "other"
+
+
+#: Rhythm groups of :func:`record_rhythm`, in report order.
+RHYTHMS: tuple[str, ...] = ("sinus", "AF or flutter", "other or unstated")
+
+# SNOMED CT codes of the Challenge 2021 labels (Reyna et al. 2021)
+_AF_FLUTTER_CODES = frozenset({"164889003", "164890007", "195080001"})  # atrial fibrillation, flutter
+_SINUS_CODES = frozenset({"426783006", "426177001", "427084000", "427393009"})  # sinus rhythm, brady, tachy, arrhythmia
+
+
+def record_rhythm(ecg: Any) -> str:
+    """The rhythm group a record's header states.
+
+    Challenge 2021 headers give SNOMED CT codes (``# Dx:``): atrial fibrillation 164889003 or
+    flutter 164890007 make ``"AF or flutter"``; otherwise sinus rhythm, bradycardia, tachycardia
+    or arrhythmia (426783006, 426177001, 427084000, 427393009) make ``"sinus"``. LUDB headers
+    give a ``Rhythm:`` line (atrial fibrillation, atrial flutter, the sinus rhythms). Anything
+    else, PTB Diagnostic's headers among them (no rhythm stated), is ``"other or unstated"``.
+
+    Parameters
+    ----------
+    ecg : ECG
+        A record read by :func:`hybridfield.read_wfdb` (its ``metadata`` holds ``dx`` and ``header``).
+
+    Returns
+    -------
+    rhythm : str
+        One of :data:`RHYTHMS`.
+    """
+    metadata = getattr(ecg, "metadata", {}) or {}
+    codes = {str(code) for code in metadata.get("dx", ()) or ()}
+    if codes & _AF_FLUTTER_CODES:
+        return RHYTHMS[1]
+    header = metadata.get("header", {}) or {}
+    stated = " ".join(str(value) for key, value in header.items() if "rhythm" in str(key).lower()).lower()
+    if "fibrillation" in stated or "flutter" in stated:
+        return RHYTHMS[1]
+    if codes & _SINUS_CODES or "sinus" in stated:
+        return RHYTHMS[0]
+    return RHYTHMS[2]
 
 
 def patient_folds(patients: Sequence[str], n_folds: int, *, seed: int = 0) -> list[np.ndarray]:

@@ -151,7 +151,7 @@ class HybridPanorama:
         if not isinstance(state, dict) or state.get("format") != "hybridfield.HybridPanorama/1":
             raise ValueError(f"{path} is not a HybridPanorama checkpoint (format hybridfield.HybridPanorama/1)")
         contract = json.loads(state["contract"])
-        for key in ("fs", "units", "band_hz", "cycle_length"):
+        for key in ("fs", "units", "band_hz", "cycle_length", "cycles", "heart_vector"):
             if contract.get(key) != PREPROCESSING[key]:
                 raise ValueError(
                     f"checkpoint {path} was trained with {key}={contract.get(key)!r}; this version prepares "

@@ -36,13 +36,13 @@ PREPROCESSING: dict[str, Any] = {
     "band_hz": [0.5, 40.0],
     "units": "mV",
     "cycle_length": 512,
-    "cycles": "Nef-Net protocol: P onset to next P onset, zero-padded (hybridfield.nefnet_beats)",
+    "cycles": "one per detected beat, abutting: from the P onset, else before the R peak (hybridfield.beat_cycles)",
     "region_codes": {name: code for code, name in enumerate(REGION_NAMES)},
     "angle_convention": (
         "(theta, phi) radians; theta polar from +z (superior), phi azimuth from +x (anterior) towards +y "
         "(left); standard leads at Nef-Net's angles (geometry.STANDARD_LEAD_ANGLES)"
     ),
-    "heart_vector": "Tikhonov fit through default-torso BEM lead vectors, population prior (mA*m, body frame)",
+    "heart_vector": "posterior centre of the record model (hybridfield.posterior.physical_answer; mA*m, body frame)",
 }
 
 
