@@ -205,7 +205,8 @@ def beat_cycles(segmentation, n_samples: int, fs: float, length: int) -> BeatCyc
             starts[k] = fallback
         if k:
             starts[k] = max(starts[k], peaks[k - 1] + 1)
-    starts[0] = max(starts[0], 0) if n else 0
+    if n:
+        starts[0] = max(starts[0], 0)
     stops = np.append(starts[1:], min(n_samples, starts[-1] + int(round(rr[-1])))) if n else starts.copy()
     stops = np.maximum(stops, np.minimum(peaks + 1, n_samples))
     index = np.full((n, length), -1, dtype=np.int64)
