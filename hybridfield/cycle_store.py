@@ -389,7 +389,7 @@ def _cycle_batch(
                 cycles = real_cycles([ecg], inputs=inputs, targets=targets, population=population, length=length)
         except ValueError as error:
             if "no record gave usable cycles" in str(error):
-                failures.append({"path": str(path), "error": "missing or unusable leads, or no delineated cycle"})
+                failures.append({"path": str(path), "error": "missing or unusable leads, or no detected beat"})
             else:
                 failures.append({"path": str(path), "error": f"ValueError: {error}"})
             continue

@@ -24,8 +24,8 @@ from hybridfield.cycle_store import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "cinc2021"
-# E07500 gives no usable cycle with I, II, V5 (a failure to list); the others 19 and 18 cycles
-RECORDS = [str(DATA / name) for name in ("E07500", "E07501", "E07502")]
+# the first does not exist (a failure to list); the others give a cycle per beat
+RECORDS = [str(DATA / name) for name in ("no-such-record", "E07501", "E07502")]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CycleStore]:
 
 def test_store_holds_what_real_cycles_cuts(built: tuple[Path, CycleStore]) -> None:
     _, store = built
-    expected = real_cycles([read_wfdb(path) for path in RECORDS])
+    expected = real_cycles([read_wfdb(path) for path in RECORDS[1:]])
     got = store.read()
     assert len(store) == len(expected) == len(got)
     for name in CYCLE_FIELDS:
@@ -49,7 +49,7 @@ def test_store_holds_what_real_cycles_cuts(built: tuple[Path, CycleStore]) -> No
 def test_failures_are_listed_not_dropped(built: tuple[Path, CycleStore]) -> None:
     _, store = built
     assert [f["path"] for f in store.failures] == [RECORDS[0]]
-    assert "no delineated cycle" in store.failures[0]["error"]
+    assert "no-such-record" in store.failures[0]["error"]
     assert "1 failed" in repr(store)
 
 
@@ -124,10 +124,11 @@ def test_command_builds_the_store(tmp_path: Path, built: tuple[Path, CycleStore]
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "batch 1/1: 1 records (0 flagged), 19 cycles, 0 failed" in result.stdout
+    count = int(np.sum(built[1].read().record == 0))  # E07501's cycles: one per beat
+    assert f"batch 1/1: 1 records (0 flagged), {count} cycles, 0 failed" in result.stdout
     store = open_cycle_store(result.stdout.strip().splitlines()[-1])
     assert store.key == built[1].key and store.record_names == ("E07501",)
-    np.testing.assert_array_equal(store.read().inputs, built[1].read().subset(np.arange(19)).inputs)
+    np.testing.assert_array_equal(store.read().inputs, built[1].read().subset(np.arange(count)).inputs)
 
 
 def test_records_with_quality_warnings_are_flagged(tmp_path: Path) -> None:

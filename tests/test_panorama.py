@@ -3,6 +3,7 @@ stitching, input checks and the measured leads' identities kept."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,6 @@ torch = pytest.importorskip("torch")
 
 from _nefnet_batches import random_batch, run_network  # noqa: E402
 
-from hybridfield.cycles import cycle_layout  # noqa: E402
 from hybridfield.leads import default_torso, input_combinations  # noqa: E402
 from hybridfield.nefnet import NefNet, NefNetConfig  # noqa: E402
 from hybridfield.panorama import HybridPanorama  # noqa: E402
@@ -49,19 +49,26 @@ def test_checkpoint_round_trip_is_exact(tmp_path: Path) -> None:
         HybridPanorama.load(tmp_path / "other.pt")
 
 
-def test_physics_only_panorama_is_the_projection_of_the_fitted_heart_vector(record) -> None:
+def test_physics_only_panorama_is_the_physical_answer_and_the_projection_stays_by_name(record) -> None:
     import forward
+
+    from hybridfield.posterior import physical_answer
 
     model = HybridPanorama(None)
     views = ["V1", (1.2, 2.0)]
     physical = model.predict(record, views)
-    vector = model.heart_vector(record)
-    lead_vectors = forward.lead_vectors(default_torso(), ["V1", (1.2, 2.0)])
-    expected = np.array(list(lead_vectors.values())) @ vector
-    np.testing.assert_allclose(physical.signals, expected, atol=1e-12)
+    answer, vector = physical_answer(record, views, inputs=["I", "II", "V5"])
+    np.testing.assert_allclose(physical.signals, answer, atol=1e-12)
+    np.testing.assert_allclose(model.physical(record, views).signals, answer, atol=1e-12)
     assert set(physical.virtual) == set(physical.lead_names)
     assert physical.lead_names[1].startswith("view(")
     assert physical.fs == 500.0
+    # the plain projection through the default torso's own lead vectors, for comparisons
+    projection = model.projection(record, views)
+    lead_vectors = forward.lead_vectors(default_torso(), ["V1", (1.2, 2.0)])
+    expected = np.array(list(lead_vectors.values())) @ model.heart_vector(record)
+    np.testing.assert_allclose(projection.signals, expected, atol=1e-12)
+    assert np.abs(projection.signals - physical.signals).max() > 0.01  # two different physics
 
 
 def test_pretrained_hybrid_stitches_cycles_without_seams(record) -> None:
@@ -76,16 +83,37 @@ def test_pretrained_hybrid_stitches_cycles_without_seams(record) -> None:
     residual = hybrid.signals - physical.signals
     assert np.all(np.isfinite(residual))
     assert np.abs(residual).max() > 1e-4  # the learned part does something
-    # cycles abut at P onsets; the residual is tapered to exactly 0 there: no step at any seam
+    # one cycle per beat, abutting; the residual is tapered to exactly 0 at every joint
+    cycles = model.cycles(prepare_record(record))
+    assert cycles.n_cycles >= 5
+    np.testing.assert_array_equal(cycles.stop[:-1], cycles.start[1:])
+    np.testing.assert_allclose(residual[:, cycles.start[1:]], 0.0, atol=1e-6)
+    np.testing.assert_allclose(residual[:, cycles.start[1:] - 1], 0.0, atol=1e-6)
+    # no step anywhere: the largest sample-to-sample change of the residual is that of a smooth wave
+    assert np.abs(np.diff(residual, axis=1)).max() < 0.2 * np.abs(residual).max()
+    # the record's ends get the nearest cycle's residual, not nothing
+    assert np.abs(residual[:, : cycles.start[0]]).max() > 0 or cycles.start[0] == 0
+
+
+def test_a_record_without_beats_gets_the_physical_answer_and_a_warning(record) -> None:
+    import dataclasses
+
+    from hybridfield import HybridPanorama, RecordQualityWarning
+    from hybridfield.phases import phase_bins
+
     prepared = prepare_record(record)
-    beats = cycle_layout(prepared.ecg, prepared.segmentation, 512)
-    assert beats.n_beats >= 5
-    np.testing.assert_allclose(residual[:, beats.start], 0.0, atol=1e-6)
-    # where two cycles abut, the last sample of the earlier one is 0 as well: the stitched residual
-    # passes through 0 at every seam instead of stepping from one cycle's value to the next
-    abutting = beats.start[1:][beats.start[1:] == beats.start[:-1] + beats.lengths[:-1]]
-    assert abutting.size >= 3
-    np.testing.assert_allclose(residual[:, abutting - 1], 0.0, atol=1e-6)
+    none = np.zeros(0, dtype=np.int64)
+    segmentation = dataclasses.replace(
+        prepared.segmentation, r_peak=none, p_onset=none, p_offset=none, qrs_onset=none, qrs_offset=none,
+        t_onset=none, t_offset=none, valid=np.zeros(0, dtype=bool), beat_quality=np.array([], dtype=str),
+    )
+    beatless = dataclasses.replace(
+        prepared, segmentation=segmentation, phase_bins=phase_bins(none, prepared.n_samples, prepared.fs), n_beats=0
+    )
+    model = HybridPanorama.pretrained()
+    with pytest.warns(RecordQualityWarning, match="no beat detected"):
+        hybrid = model.predict(beatless, ["V1", "V2"])
+    np.testing.assert_allclose(hybrid.signals, model.physical(beatless, ["V1", "V2"]).signals, atol=1e-12)
 
 
 def test_predict_rejects_bad_views_and_inputs(record) -> None:
