@@ -120,14 +120,25 @@ class BeatCycles:
         return self.index >= 0
 
     def served(self) -> np.ndarray:
-        """(n_samples,) bool: samples inside a cycle (the learned residual applies there)."""
+        """Samples inside a cycle, where the learned residual applies.
+
+        Returns
+        -------
+        inside : (n_samples,) bool
+        """
         inside = np.zeros(self.n_samples, dtype=bool)
         for start, stop in zip(self.start, self.stop):
             inside[start:stop] = True
         return inside
 
     def served_between_r_peaks(self) -> float:
-        """Fraction of the samples from the first to the last R peak that lie inside a cycle (1 with under 2 beats)."""
+        """Share of the samples from the first to the last R peak that lie inside a cycle.
+
+        Returns
+        -------
+        fraction : float
+            In [0, 1]; 1 with under 2 beats.
+        """
         if self.n_cycles < 2:
             return 1.0
         first, last = int(self.r_peak.min()), int(self.r_peak.max())

@@ -192,7 +192,7 @@ class HybridPanorama:
         return names, record_heart_vector(record, names, self.population)
 
     def heart_vector(self, ecg: ECG | PreparedRecord, *, inputs: Sequence[str] | None = None) -> np.ndarray:
-        """Heart vector fitted to the input leads (the physics' source).
+        """The physical answer's heart vector (the physics' source): the record model's posterior mean.
 
         Parameters
         ----------
@@ -204,12 +204,21 @@ class HybridPanorama:
         Returns
         -------
         heart_vector : (3, n_samples) float, mA*m
-            Body frame, on :meth:`prepare`'s time base (500 Hz).
+            Body frame, on :meth:`prepare`'s time base (500 Hz)
+            (:func:`hybridfield.posterior.physical_answer`).
         """
-        return self._fit(self._record(ecg), inputs)[1]
+        from .posterior import physical_answer
+
+        record = self._record(ecg)
+        names = record.input_leads(inputs, self.input_leads)
+        return physical_answer(record, names[:1], inputs=names, population=self.population)[1]
 
     def lead_vectors(self, views: Sequence[Any]) -> np.ndarray:
-        """Physical lead vectors of views on the default torso (BEM).
+        """Lead vectors the physical answer projects through: the population's for each view.
+
+        The default torso's BEM lead vector plus the population's mean deviation of real records
+        from it (:attr:`hybridfield.population.LeadStatistics.centre`); a ``(theta, phi)`` view
+        has no training data of its own and keeps its torso lead vector.
 
         Parameters
         ----------
@@ -221,7 +230,7 @@ class HybridPanorama:
         vectors : (n_views, 3) float, mV per mA*m, body frame
         """
         _, _, keys = parse_views(views)
-        return lead_vector_array(keys)
+        return self.population.views(keys).centre
 
     def physical(self, ecg: ECG | PreparedRecord, views: Sequence[Any], *, inputs: Sequence[str] | None = None) -> ECG:
         """Physics-only virtual leads (the residual switched off).

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -428,6 +429,15 @@ CENTRE_DRAWS = 256
 _CENTRE_SEED = 20261206
 
 
+def _one_view(outputs: LeadStatistics, index: int) -> LeadStatistics:
+    """The statistics of one view of a set."""
+    part = slice(index, index + 1)
+    return LeadStatistics(
+        names=outputs.names[part], nominal=outputs.nominal[part], bias=outputs.bias[part], covariance=outputs.covariance[part],
+        residual=outputs.residual[part], population_index=tuple(outputs.population_index[part]),
+    )
+
+
 def _conditional_centre(
     signals: np.ndarray,
     bins: np.ndarray,
@@ -435,7 +445,7 @@ def _conditional_centre(
     outputs: LeadStatistics,
     population: PopulationModel,
     nuisance: Mapping[str, np.ndarray],
-    rng: np.random.Generator,
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The posterior mean of the views and the heart vector, Rao-Blackwellised over the Gaussian parts.
 
@@ -457,8 +467,14 @@ def _conditional_centre(
         information = (data_information[:, b].reshape(-1, n_inputs) @ signals[:, samples]).reshape(n_draws, 3, -1)
         information += prior_information_mean[b][None, :, None]
         vectors[:, :, samples] = covariance[:, b] @ information
-    tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
-    output_matrix = outputs.centre + tail[:, None, None] * _output_deviations(inputs, outputs, population, lead_matrix, rng)
+    # each view's lead vectors from its own random stream, so a view's answer does not depend on
+    # which other views were asked for (the centre needs each view's marginal only)
+    output_matrix = np.empty((n_draws, len(outputs.names), 3))
+    for v, name in enumerate(outputs.names):
+        view_rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / view_rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
+        view = _one_view(outputs, v)
+        output_matrix[:, v] = view.centre[0] + tail[:, None] * _output_deviations(inputs, view, population, lead_matrix, view_rng)[:, 0]
     # mean over draws of M_k p_k, as one (V, 3K) @ (3K, T) product
     leads = output_matrix.transpose(1, 0, 2).reshape(len(outputs.names), -1) @ vectors.reshape(3 * n_draws, -1) / n_draws
     return leads, vectors.mean(axis=0)
@@ -762,8 +778,7 @@ def _answer_at_mode(signals, inputs, drawn, input_set, output_set, bins, data, p
     """The posterior's centre (:func:`_conditional_centre`) over :data:`CENTRE_DRAWS` Laplace draws, a fixed seed."""
     nuisance = _laplace_nuisance(RecordModel(data), draws=CENTRE_DRAWS, random_seed=_CENTRE_SEED)
     flat = {name: value.reshape(-1, *value.shape[2:]) for name, value in nuisance.items()}
-    rng = np.random.default_rng(_CENTRE_SEED + 1)
-    leads, vector = _conditional_centre(signals, bins, input_set, output_set, population, flat, rng)
+    leads, vector = _conditional_centre(signals, bins, input_set, output_set, population, flat, _CENTRE_SEED + 1)
     leads = _keep_lead_identities(leads[None], drawn, inputs, signals)[0, :n_requested]
     return leads, vector
 
