@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .cli import add_data_argument, add_records_argument, load_selected_records
-from .evaluation_splits import record_source
+from .evaluation_splits import record_rhythm, record_source
 from .ecg import ECG
 from .metrics import PopulationRegression, coverage, interval_score, regression_to_the_mean, rmse
 from .population import CORRELATION_SHRINKAGE, fit_population_model, record_statistics
@@ -87,6 +87,7 @@ def leave_one_record_out(
         Per-lead figures for the model and the baseline, and per-record details.
     """
     patients = [str(k) for k in range(len(records))] if patients is None else [str(p) for p in patients]
+    rhythms = [record_rhythm(ecg) for ecg in records]
     if len(patients) != len(records):
         raise ValueError(f"patients must name the patient of each of the {len(records)} records, got {len(patients)}")
     with warnings.catch_warnings():
@@ -94,7 +95,8 @@ def leave_one_record_out(
         prepared_records = [prepare_record(ecg) for ecg in records]
         statistics = [record_statistics(record) for record in prepared_records]
     prepared = [record.ecg for record in prepared_records]
-    usable = [i for i, ecg in enumerate(prepared) if all(ecg.has_lead(name) for name in inputs)]
+    # every record with beats and the inputs is scored, over the whole record
+    usable = [i for i, ecg in enumerate(prepared) if all(ecg.has_lead(name) for name in inputs) and prepared_records[i].n_beats > 0]
     complete = [i for i in usable if all(prepared[i].has_lead(t) for t in targets)]
     rows: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
     amplitudes: dict[str, dict[str, list[float]]] = {name: {"true": [], "mean": [], "draw": [], "baseline": []} for name in targets}
@@ -142,6 +144,7 @@ def leave_one_record_out(
                 rows[name].setdefault(key, []).append(float(value))
             rows[name].setdefault("record", []).append(str(ecg.record))
             rows[name].setdefault("source", []).append(record_source(str(ecg.record), patients[test]))
+            rows[name].setdefault("rhythm", []).append(rhythms[test])
             amplitudes[name]["true"].append(float(np.ptp(truth)))
             amplitudes[name]["mean"].append(float(np.ptp(posterior.mean[k])))
             amplitudes[name]["draw"].append(float(np.ptp(posterior.draws[0, k])))
@@ -155,7 +158,7 @@ def leave_one_record_out(
             )
     summary: dict[str, Any] = {}
     for name in targets:
-        entry = {key: float(np.mean(values)) for key, values in rows[name].items() if key not in ("record", "source")}
+        entry = {key: float(np.mean(values)) for key, values in rows[name].items() if key not in ("record", "source", "rhythm")}
         entry["interval_score_ratio"] = entry["interval_score"] / entry["baseline_interval_score"]
         entry["n_records"] = len(rows[name]["coverage"])
         for kind in ("mean", "draw", "baseline"):
@@ -171,18 +174,22 @@ def leave_one_record_out(
         "correlation_shrinkage": correlation_shrinkage,
         "records": tested,
         "n_patients": len({patients[i] for i in usable}),
+        "records_read": len(records),
+        "records_with_beats": sum(1 for record in prepared_records if record.n_beats > 0),
+        "samples_scored": "every sample of every scored record",
         "per_lead": summary,
-        "per_source": _per_source(rows),
+        "per_source": _per_group(rows, "source"),
+        "per_rhythm": _per_group(rows, "rhythm"),
         "per_record": rows,
         "seconds": time.perf_counter() - started,
     }
 
 
-def _per_source(rows: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, dict[str, float]]]:
-    """Source -> lead -> coverage, interval-score ratio and records, from the per-record rows."""
+def _per_group(rows: dict[str, dict[str, list[Any]]], key: str) -> dict[str, dict[str, dict[str, float]]]:
+    """Group (source or rhythm) -> lead -> coverage, interval-score ratio and records, from the per-record rows."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name, columns in rows.items():
-        sources = np.array(columns.get("source", []), dtype=str)
+        sources = np.array(columns.get(key, []), dtype=str)
         for source in sorted(set(sources)):
             chosen = sources == source
             model = float(np.mean(np.array(columns["interval_score"])[chosen]))
@@ -195,12 +202,12 @@ def _per_source(rows: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, di
     return out
 
 
-def _source_table(report: dict[str, Any]) -> str:
-    """Coverage / interval-score ratio per source and lead (markdown)."""
+def _source_table(report: dict[str, Any], key: str = "source") -> str:
+    """Coverage / interval-score ratio per source (or rhythm) and lead (markdown)."""
     targets = list(report["targets"])
-    lines = ["| source (records) | " + " | ".join(f"{name} coverage / ratio" for name in targets) + " |",
+    lines = [f"| {key} (records) | " + " | ".join(f"{name} coverage / ratio" for name in targets) + " |",
              "|---|" + "---|" * len(targets)]
-    for source, leads in report["per_source"].items():
+    for source, leads in report[f"per_{key}"].items():
         count = max(entry["n_records"] for entry in leads.values())
         cells = [f"{leads[n]['coverage']:.2f} / {leads[n]['interval_score_ratio']:.2f}" if n in leads else "-" for n in targets]
         lines.append(f"| {source} ({count}) | " + " | ".join(cells) + " |")
@@ -267,8 +274,13 @@ def main(argv: list[str] | None = None) -> int:
         draws=arguments.draws, tune=arguments.tune, method=arguments.method, random_seed=arguments.seed,
         correlation_shrinkage=arguments.correlation_shrinkage, test_every=arguments.test_every,
     )
+    print(
+        f"{len(report['records'])} records scored, every sample (of {report['records_read']} read, "
+        f"{report['records_with_beats']} with beats); physics alone, no learned residual"
+    )
     print(_table(report))
     print(_source_table(report))
+    print(_source_table(report, "rhythm"))
     if arguments.output:
         Path(arguments.output).write_text(json.dumps(report, indent=1))
     return 0
