@@ -3,8 +3,9 @@
 For a real 12-lead record (default: PhysioNet Challenge 2021 E07501 and the PTB record s0010_re),
 inputs I, II, V5:
 
-1. the physical projection on the default torso (BEM lead vector of each view), Nef-Net's
-   idealised unit-vector projection, and the learned hybrid (bundled weights,
+1. the physical answer (``HybridPanorama.physical``: the record model's posterior centre, the
+   population's lead vector of each view on the default torso), Nef-Net's idealised unit-vector
+   projection, and the learned hybrid (bundled weights,
    ``HybridPanorama.pretrained()``) on a theta x phi grid of views covering the sphere
    (``hybridfield.compare_fields``);
 2. maps of the angle between each field's effective lead vector and the physical one, of the

@@ -3,7 +3,7 @@
 1. ``hybridfield.read_wfdb_folder``: every 12-lead record of a folder (default: the 35 PhysioNet
    Challenge 2021 records of ../shared/data/cinc2021);
 2. records split into training and test records (never cycles of one record on both sides);
-3. Nef-Net protocol cycles with their physical projections (``hybridfield.real_cycles``, inputs
+3. one cycle per beat with the physical answer of each view (``hybridfield.real_cycles``, inputs
    I, II, V5), plus simulated multi-view cycles from the torso model
    (``hybridfield.simulated_cycles``);
 4. ``hybridfield.train_hybrid`` with a fixed seed and one progress line per epoch; the model is

@@ -460,13 +460,7 @@ def _conditional_centre(
     heart_vector : (3, n_samples) float, mA*m
     """
     lead_matrix, data_information, covariance, prior_information_mean = _heart_vector_conditionals(inputs, population, nuisance)
-    n_draws, n_inputs = lead_matrix.shape[:2]
-    vectors = np.empty((n_draws, 3, signals.shape[1]))
-    for b in np.unique(bins):
-        samples = np.flatnonzero(bins == b)
-        information = (data_information[:, b].reshape(-1, n_inputs) @ signals[:, samples]).reshape(n_draws, 3, -1)
-        information += prior_information_mean[b][None, :, None]
-        vectors[:, :, samples] = covariance[:, b] @ information
+    n_draws = lead_matrix.shape[0]
     # each view's lead vectors from its own random stream, so a view's answer does not depend on
     # which other views were asked for (the centre needs each view's marginal only)
     output_matrix = np.empty((n_draws, len(outputs.names), 3))
@@ -475,9 +469,20 @@ def _conditional_centre(
         tail = np.sqrt(TAIL_DEGREES_OF_FREEDOM / view_rng.chisquare(TAIL_DEGREES_OF_FREEDOM, size=n_draws))
         view = _one_view(outputs, v)
         output_matrix[:, v] = view.centre[0] + tail[:, None] * _output_deviations(inputs, view, population, lead_matrix, view_rng)[:, 0]
-    # mean over draws of M_k p_k, as one (V, 3K) @ (3K, T) product
-    leads = output_matrix.transpose(1, 0, 2).reshape(len(outputs.names), -1) @ vectors.reshape(3 * n_draws, -1) / n_draws
-    return leads, vectors.mean(axis=0)
+    # p_k(t) = A_kb x(t) + c_kb in bin b, so mean_k M_k p_k(t) = (mean_k M_k A_kb) x(t) + mean_k M_k c_kb:
+    # the average over draws is taken on the small matrices, never on (K, 3, T) signals
+    gain = covariance @ data_information  # A_kb, (K, B, 3, L)
+    offset = covariance @ prior_information_mean[None, :, :, None]  # c_kb, (K, B, 3, 1)
+    view_gain = np.einsum("kvi,kbil->bvl", output_matrix, gain) / n_draws  # (B, V, L)
+    view_offset = np.einsum("kvi,kbi->bv", output_matrix, offset[..., 0]) / n_draws  # (B, V)
+    vector_gain, vector_offset = gain.mean(axis=0), offset[..., 0].mean(axis=0)  # (B, 3, L), (B, 3)
+    leads = np.empty((len(outputs.names), signals.shape[1]))
+    vector = np.empty((3, signals.shape[1]))
+    for b in np.unique(bins):
+        samples = np.flatnonzero(bins == b)
+        leads[:, samples] = view_gain[b] @ signals[:, samples] + view_offset[b][:, None]
+        vector[:, samples] = vector_gain[b] @ signals[:, samples] + vector_offset[b][:, None]
+    return leads, vector
 
 
 def _conditional_draws(
