@@ -6,9 +6,12 @@ per source (leave-one-source-out). In each fold, from the
 training records only: the population prior of the physics (:func:`fit_population_model`), the
 population linear regression from the input leads (:class:`PopulationRegression`) and the hybrid
 residual (pre-trained on simulated multi-view cycles, then trained on the real cycles). Scored
-on the held-out records' Nef-Net protocol cycles (LEADS.md): every prediction is made in mV and
-normalised with the true cycle's joint 12-lead min and max; PSNR per lead = 20 log10(1 / RMSE)
-over the unpadded cycle, averaged over cycles and leads; RMSE in mV and Pearson r per lead;
+on every beat of every held-out record with beats (one cycle per detected beat,
+:func:`hybridfield.beat_cycles.beat_cycles`; the Nef-Net protocol's P-onset cycles, LEADS.md,
+would drop the beats without a found P wave and the cycles longer than the window): every
+prediction is made in mV and normalised with the true cycle's joint 12-lead min and max; PSNR
+per lead = 20 log10(1 / RMSE) over the cycle, averaged over cycles and leads; RMSE in mV and
+Pearson r per lead;
 regression to the mean from each record's mean peak-to-peak amplitude per lead.
 
 Beside the methods, two references that use the held-out truth and so are not methods: each
@@ -18,7 +21,10 @@ best (what a population method could reach by recognising which training person 
 resembles). The gap between the regression and these is what the inputs leave to learn about the
 person; ``--train-records`` draws fewer training records per fold (whole patients) for learning
 curves. Beside the pooled table, the precordial PSNR and variance ratio per source (Georgia,
-PTB-XL, Chapman, CPSC, LUDB, PTB).
+PTB-XL, Chapman, CPSC, LUDB, PTB) and per rhythm group from the headers (sinus, AF or flutter,
+other or unstated); the share of records and samples the learned residual served; and the
+hybrid posterior (centred on the hybrid's answer), the physics posterior and the regression's
+constant band scored on the whole held-out records.
 
 Two settings:
 

@@ -3,12 +3,13 @@
 Data: every usable record of ../shared/data (``--records all``, the default: PhysioNet Challenge
 2021, LUDB and PTB Diagnostic, about 300 records; licences and citations in that folder's README;
 ``--records bundled`` takes the 36 Challenge and PTB records of the first bundled weights), cut
-into Nef-Net protocol cycles for two input sets (I, II, V5 and II, V2, V5) with all 12 standard
-leads as query views; plus simulated multi-view cycles from the torso model for each input set
-(random views on the whole sphere, perturbed lead vectors). The physics uses the bundled
-population prior.
+into one cycle per detected beat (:func:`hybridfield.beat_cycles.beat_cycles`; 297 records, 3506
+cycles) for two input sets (I, II, V5 and II, V2, V5) with all 12 standard leads as query views;
+plus simulated multi-view cycles from the torso model for each input set (random views on the
+whole sphere, perturbed lead vectors). The residual learns to correct the physical answer
+(:func:`hybridfield.posterior.physical_answer`) with the bundled population model.
 
-Run (about 25 minutes on 2 cores for all records and 10 epochs, the recipe that
+Run (about 13-15 minutes on 2 cores for all records and 10 epochs, the recipe that
 ``python -m hybridfield.evaluate_hybrid`` measures on all records)::
 
     python -m hybridfield.train_hybrid --data ../shared/data --epochs 10
