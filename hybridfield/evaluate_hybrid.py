@@ -75,9 +75,13 @@ __all__ = [
     "main",
     "PRECORDIAL",
     "VARIANCE_RATIO_PROBABILITY",
+    "SPREAD_SCALES",
 ]
 
 PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
+#: Scales of the hybrid posterior's spread around its answer whose coverage and interval score
+#: are reported (the bundled :data:`hybridfield.panorama.HYBRID_SPREAD_SCALE` is chosen from them).
+SPREAD_SCALES = (0.8, 0.85, 0.9, 0.95, 1.0)
 #: Central probability of the bootstrap interval of the hybrid's variance ratio minus the regression's.
 VARIANCE_RATIO_PROBABILITY = 0.9
 
@@ -549,6 +553,7 @@ def _posterior_scores(
     if not leads:
         return []
     model = HybridPanorama(network, population=population, input_leads=inputs)
+    model.spread_scale = 1.0  # the bands of every scale follow from these: quantiles are affine-equivariant
     complete = [r for r in train_records if all(r.ecg.has_lead(n) for n in (*inputs, *leads))]
     baseline = PopulationRegression(
         np.concatenate([r.signals(list(inputs)) for r in complete], axis=1),
@@ -577,6 +582,11 @@ def _posterior_scores(
             for method, (lower, upper) in bands.items():
                 row[f"{method}_coverage"] = float(coverage(truth[j], lower[j], upper[j]))
                 row[f"{method}_interval_score"] = float(interval_score(truth[j], lower[j], upper[j], probability))
+            lower, upper = bands["hybrid"]
+            for scale in SPREAD_SCALES:
+                low, high = answer[j] + scale * (lower[j] - answer[j]), answer[j] + scale * (upper[j] - answer[j])
+                row[f"hybrid_{scale:g}_coverage"] = float(coverage(truth[j], low, high))
+                row[f"hybrid_{scale:g}_interval_score"] = float(interval_score(truth[j], low, high, probability))
             row["mean_minus_predict_rms"] = float(np.sqrt(np.mean((hybrid.mean[j] - answer[j]) ** 2)))
             row["predict_rms"] = float(np.sqrt(np.mean(answer[j] ** 2)))
             rows.append(row)
@@ -592,6 +602,13 @@ def _posterior_report(rows: Sequence[Mapping[str, Any]], probability: float) -> 
         entry["hybrid_over_regression"] = entry["hybrid_interval_score"] / entry["regression_interval_score"]
         entry["hybrid_over_physics"] = entry["hybrid_interval_score"] / entry["physics_interval_score"]
         entry["physics_over_regression"] = entry["physics_interval_score"] / entry["regression_interval_score"]
+        entry["spread_scales"] = {
+            f"{scale:g}": {
+                "coverage": entry.pop(f"hybrid_{scale:g}_coverage"),
+                "over_regression": entry.pop(f"hybrid_{scale:g}_interval_score") / entry["regression_interval_score"],
+            }
+            for scale in SPREAD_SCALES
+        }
         entry["mean_minus_predict_relative"] = float(
             np.sqrt(np.mean([row["mean_minus_predict_rms"] ** 2 for row in mine]) / np.mean([row["predict_rms"] ** 2 for row in mine]))
         )
@@ -653,6 +670,13 @@ def _table(report: dict[str, Any]) -> str:
                 f"{entry['hybrid_interval_score']:.3f} / {entry['physics_interval_score']:.3f} / {entry['regression_interval_score']:.3f} | "
                 f"{entry['hybrid_over_regression']:.2f} | {entry['hybrid_over_physics']:.2f} | {entry['mean_minus_predict_relative']:.2e} |"
             )
+        lines.append(
+            "hybrid coverage / interval score over the regression's, by spread scale: "
+            + "; ".join(
+                f"{lead} " + ", ".join(f"{k}: {v['coverage']:.3f} / {v['over_regression']:.2f}" for k, v in entry["spread_scales"].items())
+                for lead, entry in posterior["per_lead"].items()
+            )
+        )
     return "\n".join(lines)
 
 

@@ -51,7 +51,15 @@ from .leads import (
 from .physics import physical_projection, record_heart_vector
 from .preparation import PREPROCESSING, PreparedRecord, prepare_ecg, prepare_record
 
-__all__ = ["HybridPanorama"]
+__all__ = ["HybridPanorama", "HYBRID_SPREAD_SCALE"]
+
+#: Scale of the physics posterior's spread around the hybrid's answer in
+#: :meth:`HybridPanorama.predict_posterior`. The learned residual moves the centre closer to the
+#: truth than the physical answer, so the physics' spread over-covers; this factor is chosen by
+#: leave-records-out on the shared records (``python -m hybridfield.evaluate_hybrid`` reports the
+#: coverage of every scale in :data:`hybridfield.evaluate_hybrid.SPREAD_SCALES`;
+#: docs/evaluation.md section 2).
+HYBRID_SPREAD_SCALE = 1.0
 
 _WEIGHTS_RESOURCE = "hybrid_default.pt"
 
@@ -94,6 +102,8 @@ class HybridPanorama:
         self.population = default_population_model() if population is None else population
         self.input_leads = tuple(canonical_lead_name(n) for n in input_leads)
         self.contract = dict(PREPROCESSING if contract is None else contract)
+        #: Scale of the posterior's spread around the hybrid's answer (:data:`HYBRID_SPREAD_SCALE`).
+        self.spread_scale = float(HYBRID_SPREAD_SCALE)
 
     # -- persistence ---------------------------------------------------------------------------
     @classmethod
@@ -430,9 +440,9 @@ class HybridPanorama:
         The uncertainty model (:func:`hybridfield.predict_posterior`) scatters its draws around the
         physical answer (:func:`hybridfield.posterior.physical_answer`, the same physics
         :meth:`predict` corrects). Each draw's departure from the draws' mean is added to
-        :meth:`predict`'s answer, so the mean equals :meth:`predict` (the sample mean is replaced
-        by the exact centre: a control variate) and the bands keep the physics' shape around the
-        learned correction. Views that are combinations of the inputs are drawn as that
+        :meth:`predict`'s answer, scaled by :attr:`spread_scale` (:data:`HYBRID_SPREAD_SCALE`), so
+        the mean equals :meth:`predict` (the sample mean is replaced by the exact centre: a control
+        variate) and the bands keep the physics' shape around the learned correction. Views that are combinations of the inputs are drawn as that
         combination (no spread); with a single measured limb lead every draw keeps Einthoven's
         and Goldberger's identities with it, as :meth:`predict` does.
 
@@ -475,6 +485,7 @@ class HybridPanorama:
         if answer.shape != posterior.draws.shape[1:]:
             raise RuntimeError(f"posterior and hybrid time bases differ: {posterior.draws.shape[1:]} vs {answer.shape}")
         draws_array = posterior.draws - posterior.draws.mean(axis=0, keepdims=True)
+        draws_array *= self.spread_scale
         draws_array += answer[None]
         metadata = dict(posterior.metadata)
         metadata["residual"] = (
