@@ -192,3 +192,47 @@ def test_source_breakdown_scores_each_source_apart() -> None:
     table = source_table(report)
     assert "| PTB (4 rec, 12 cyc) | hybrid | 31.00 |" in table
     assert table.count("\n") == 2 + 3 * 2 - 1
+
+
+def test_record_rhythm_reads_the_headers() -> None:
+    """Challenge SNOMED codes and LUDB's rhythm line; PTB states none."""
+    from pathlib import Path
+
+    from hybridfield import read_wfdb
+    from hybridfield.evaluation_splits import RHYTHMS, record_rhythm
+
+    data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    cases = {
+        data / "ludb" / "35": "AF or flutter",  # "Rhythm: Atrial fibrillation."
+        data / "cinc2021_extra" / "JS14622": "AF or flutter",  # Dx 164889003
+        data / "ludb" / "1": "sinus",
+        data / "cinc2021" / "E07500": "sinus",  # Dx 426177001, sinus bradycardia
+        data / "ptbdb" / "s0010_re": "other or unstated",
+    }
+    for path, rhythm in cases.items():
+        assert record_rhythm(read_wfdb(path)) == rhythm, path
+    assert set(cases.values()) == set(RHYTHMS)
+    assert record_rhythm(object()) == "other or unstated"  # no metadata at all
+
+
+def test_served_and_posterior_reports_add_up() -> None:
+    from hybridfield.evaluate_hybrid import SPREAD_SCALES, _posterior_report, _served_report
+
+    served = _served_report(5, np.array([100, 200, 300]), np.array([90, 200, 150]), ["A", "B", "A"], ["sinus", "sinus", "AF"])
+    assert served["records_read"] == 5 and served["records_scored"] == 3
+    assert served["samples_served"] == pytest.approx(440 / 600)
+    assert served["worst_record_served"] == pytest.approx(0.5)
+    assert served["per_source"]["A"]["samples_served"] == pytest.approx(240 / 400)
+    assert served["per_rhythm"]["AF"]["n_records"] == 1
+    rows = []
+    for record, (hybrid, physics, regression) in enumerate([(1.0, 2.0, 4.0), (3.0, 2.0, 4.0)]):
+        row = {"record": str(record), "lead": "V1", "mean_minus_predict_rms": 0.0, "predict_rms": 1.0}
+        for method, score in (("hybrid", hybrid), ("physics", physics), ("regression", regression)):
+            row[f"{method}_coverage"], row[f"{method}_interval_score"] = 0.9, score
+        for scale in SPREAD_SCALES:
+            row[f"hybrid_{scale:g}_coverage"], row[f"hybrid_{scale:g}_interval_score"] = scale, 2.0 * scale
+        rows.append(row)
+    report = _posterior_report(rows, 0.9)["per_lead"]["V1"]
+    assert report["hybrid_over_regression"] == pytest.approx(0.5)  # mean 2 over mean 4
+    assert report["hybrid_over_physics"] == pytest.approx(1.0)
+    assert report["spread_scales"]["0.9"] == {"coverage": pytest.approx(0.9), "over_regression": pytest.approx(0.45)}
