@@ -160,15 +160,23 @@ def _nuisance_mode(model: RecordModel) -> tuple[np.ndarray, np.ndarray]:
             return -np.inf, np.zeros_like(theta)
         return (value, gradient) if np.isfinite(value) and np.all(np.isfinite(gradient)) else (-np.inf, np.zeros_like(theta))
 
+    def gradients_at(thetas: np.ndarray) -> np.ndarray:
+        """Gradients at several points in one batched evaluation (zero where not finite)."""
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                values, gradients = model.log_density_and_gradient_batch(thetas)
+        except np.linalg.LinAlgError:  # a point's covariance is not positive definite: each on its own
+            return np.array([evaluate(theta)[1] for theta in thetas])
+        bad = ~(np.isfinite(values) & np.all(np.isfinite(gradients), axis=1))
+        return np.where(bad[:, None], 0.0, gradients)
+
     def curvature(theta: np.ndarray) -> np.ndarray:
-        """-Hessian of the log density, symmetric positive definite (eigenvalues floored)."""
+        """-Hessian of the log density, symmetric positive definite (eigenvalues floored): central
+        differences of the analytic gradient, the 2 n_parameters points in one batched evaluation."""
         step = 1e-5
-        rows = []
-        for k in range(model.n_parameters):
-            shift = np.zeros(model.n_parameters)
-            shift[k] = step
-            rows.append((evaluate(theta - shift)[1] - evaluate(theta + shift)[1]) / (2 * step))
-        matrix = np.array(rows)
+        shifts = step * np.eye(model.n_parameters)
+        gradients = gradients_at(np.concatenate([theta - shifts, theta + shifts]))
+        matrix = (gradients[: model.n_parameters] - gradients[model.n_parameters :]) / (2 * step)
         eigenvalues, eigenvectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
         # every parameter has a proper prior, so a flat or rising direction is rounding or a
         # region far from the mode: floor the curvature there

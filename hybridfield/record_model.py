@@ -292,52 +292,75 @@ class RecordModel:
         log_density : float
         gradient : (3 L + 1,) float
         """
+        self.unpack(theta)  # checks the shape
+        values, gradients = self.log_density_and_gradient_batch(np.asarray(theta, dtype=np.float64)[None])
+        return float(values[0]), gradients[0]
+
+    def log_density_and_gradient_batch(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log posterior density and gradient at several parameter vectors at once.
+
+        One pass of batched array operations: the finite-difference curvature and the Newton
+        steps of the posterior mode evaluate 2 (3 L + 1) points together.
+
+        Parameters
+        ----------
+        thetas : (M, 3 L + 1) float
+
+        Returns
+        -------
+        log_density : (M,) float
+        gradient : (M, 3 L + 1) float
+        """
         d = self.data
-        log_gain, standard, log_noise = self.unpack(theta)
+        thetas = np.asarray(thetas, dtype=np.float64)
+        if thetas.ndim != 2 or thetas.shape[1] != self.n_parameters:
+            raise ValueError(f"thetas must have shape (M, {self.n_parameters}), got {thetas.shape}")
         n = self.n_leads
+        log_gain, standard, log_noise = thetas[:, :n], thetas[:, n : 3 * n].reshape(-1, n, 2), thetas[:, -1]
         weight = float(d["likelihood_weight"])
         counts, sums, outer = d["bin_count"], d["bin_sum"], d["bin_outer"]
         prior_mean = d["prior_mean"]
-        angle = self.angle_offsets(standard)
+        angle = self.angle_offsets(standard)  # (M, L, 2)
         gain = np.exp(log_gain)
-        lead_matrix = gain[:, None] * d["lead_direction"] + np.einsum("la,lai->li", angle, d["lead_perpendicular"])
-        noise_variance = np.exp(2.0 * log_noise) / d["inverse_residual"]  # (B, L)
+        lead_matrix = gain[..., None] * d["lead_direction"] + np.einsum("mla,lai->mli", angle, d["lead_perpendicular"])
+        noise_variance = np.exp(2.0 * log_noise)[:, None, None] / d["inverse_residual"][None]  # (M, B, L)
         prior_covariance = d["prior_covariance"]  # (B, 3, 3)
-        covariance = np.einsum("li,bij,mj->blm", lead_matrix, prior_covariance, lead_matrix)
-        covariance[:, np.arange(n), np.arange(n)] += noise_variance
+        covariance = np.einsum("mli,bij,mkj->mblk", lead_matrix, prior_covariance, lead_matrix)
+        covariance[..., np.arange(n), np.arange(n)] += noise_variance
         cholesky = np.linalg.cholesky(covariance)
-        log_determinant = 2.0 * np.log(np.diagonal(cholesky, axis1=1, axis2=2)).sum(axis=1)
-        precision = np.linalg.inv(covariance)  # (B, L, L)
-        mean = prior_mean @ lead_matrix.T  # (B, L)
+        log_determinant = 2.0 * np.log(np.diagonal(cholesky, axis1=-2, axis2=-1)).sum(axis=-1)  # (M, B)
+        precision = np.linalg.inv(covariance)  # (M, B, L, L)
+        mean = np.einsum("bi,mli->mbl", prior_mean, lead_matrix)  # (M, B, L)
         scatter = (
-            outer
-            - mean[:, :, None] * sums[:, None, :]
-            - sums[:, :, None] * mean[:, None, :]
-            + counts[:, None, None] * mean[:, :, None] * mean[:, None, :]
+            outer[None]
+            - mean[..., :, None] * sums[None, :, None, :]
+            - sums[None, :, :, None] * mean[..., None, :]
+            + counts[None, :, None, None] * mean[..., :, None] * mean[..., None, :]
         )
-        quadratic = np.einsum("blm,bml->b", precision, scatter)
-        likelihood = -0.5 * weight * float(np.sum(counts * (log_determinant + n * _LOG_2PI) + quadratic))
+        quadratic = np.einsum("mblk,mbkl->mb", precision, scatter)
+        likelihood = -0.5 * weight * np.sum(counts * (log_determinant + n * _LOG_2PI) + quadratic, axis=1)
         gain_sd = d["gain_sd"]
         prior = (
-            -0.5 * float(np.sum((log_gain / gain_sd) ** 2)) - float(np.sum(np.log(gain_sd))) - 0.5 * n * _LOG_2PI
-            - 0.5 * float(np.sum(standard**2)) - n * _LOG_2PI
+            -0.5 * np.sum((log_gain / gain_sd) ** 2, axis=1) - float(np.sum(np.log(gain_sd))) - 0.5 * n * _LOG_2PI
+            - 0.5 * np.sum(standard**2, axis=(1, 2)) - n * _LOG_2PI
             - 0.5 * (log_noise / NOISE_SCALE_PRIOR_SD) ** 2 - math.log(NOISE_SCALE_PRIOR_SD) - 0.5 * _LOG_2PI
         )
         # gradient of the likelihood with respect to Q_b (symmetric) and to the mean C mu_b
         weighted_scatter = precision @ scatter @ precision
-        covariance_gradient = -0.5 * weight * (counts[:, None, None] * precision - weighted_scatter)
-        mean_gradient = weight * np.einsum("blm,bm->bl", precision, sums - counts[:, None] * mean)
-        matrix_gradient = 2.0 * np.einsum("blm,mi,bij->lj", covariance_gradient, lead_matrix, prior_covariance)
-        matrix_gradient += mean_gradient.T @ prior_mean
-        noise_gradient = 2.0 * float(np.sum(np.diagonal(covariance_gradient, axis1=1, axis2=2) * noise_variance))
-        gain_gradient = gain * np.einsum("li,li->l", matrix_gradient, d["lead_direction"])
-        angle_gradient = np.einsum("lai,li->la", d["lead_perpendicular"], matrix_gradient)
-        standard_gradient = np.einsum("lab,la->lb", d["angle_cholesky"], angle_gradient)
+        covariance_gradient = -0.5 * weight * (counts[None, :, None, None] * precision - weighted_scatter)
+        mean_gradient = weight * np.einsum("mblk,mbk->mbl", precision, sums[None] - counts[None, :, None] * mean)
+        matrix_gradient = 2.0 * np.einsum("mblk,mki,bij->mlj", covariance_gradient, lead_matrix, prior_covariance)
+        matrix_gradient += np.einsum("mbl,bi->mli", mean_gradient, prior_mean)
+        noise_gradient = 2.0 * np.sum(np.diagonal(covariance_gradient, axis1=-2, axis2=-1) * noise_variance, axis=(1, 2))
+        gain_gradient = gain * np.einsum("mli,li->ml", matrix_gradient, d["lead_direction"])
+        angle_gradient = np.einsum("lai,mli->mla", d["lead_perpendicular"], matrix_gradient)
+        standard_gradient = np.einsum("lab,mla->mlb", d["angle_cholesky"], angle_gradient)
         gradient = np.concatenate(
             [
                 gain_gradient - log_gain / gain_sd**2,
-                (standard_gradient - standard).ravel(),
-                [noise_gradient - log_noise / NOISE_SCALE_PRIOR_SD**2],
-            ]
+                (standard_gradient - standard).reshape(len(thetas), -1),
+                (noise_gradient - log_noise / NOISE_SCALE_PRIOR_SD**2)[:, None],
+            ],
+            axis=1,
         )
         return likelihood + prior, gradient

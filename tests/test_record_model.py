@@ -120,3 +120,16 @@ def test_record_model_rejects_a_wrong_parameter_vector(population, e07500) -> No
     assert model.n_leads == 3 and model.n_parameters == 10
     with pytest.raises(ValueError, match=r"theta must have shape \(10,\)"):
         model.log_density(np.zeros(9))
+
+
+def test_batched_density_equals_one_point_at_a_time(population, e07500) -> None:
+    """The batched evaluation the posterior mode's curvature uses gives each point's own value."""
+    model = _model(population, e07500, INPUTS)
+    points = 0.3 * np.random.default_rng(5).standard_normal((7, model.n_parameters))
+    values, gradients = model.log_density_and_gradient_batch(points)
+    for point, value, gradient in zip(points, values, gradients):
+        one_value, one_gradient = model.log_density_and_gradient(point)
+        assert value == pytest.approx(one_value, rel=1e-12)
+        np.testing.assert_allclose(gradient, one_gradient, rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match=r"thetas must have shape"):
+        model.log_density_and_gradient_batch(points[:, :-1])
