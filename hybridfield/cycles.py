@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .beat_cycles import cut_beat_cycles
 from .ecg import ECG
 from .leads import (
     LIMB_IDENTITIES,
@@ -32,7 +33,7 @@ from .leads import (
 )
 from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 
-__all__ = ["CycleSet", "real_cycles", "simulated_cycles", "cycle_layout", "cut_cycles"]
+__all__ = ["CycleSet", "real_cycles", "simulated_cycles", "cycle_layout"]
 
 
 def cycle_layout(prepared: ECG, segmentation: Any, length: int) -> Any:
@@ -55,23 +56,6 @@ def cycle_layout(prepared: ECG, segmentation: Any, length: int) -> Any:
     from .beat_cycles import beat_cycles
 
     return beat_cycles(segmentation, prepared.n_samples, prepared.fs, length)
-
-
-def cut_cycles(signals: np.ndarray, cycles: Any) -> np.ndarray:
-    """Zero-padded cycles cut from signals (:func:`hybridfield.beat_cycles.cut_beat_cycles`).
-
-    Parameters
-    ----------
-    signals : (n_leads, n_samples) float, mV
-    cycles : BeatCycles
-
-    Returns
-    -------
-    cut : (n_cycles, n_leads, length) float32, mV
-    """
-    from .beat_cycles import cut_beat_cycles
-
-    return cut_beat_cycles(signals, cycles)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,15 +288,15 @@ def real_cycles(
             continue
         truth = np.array([prepared[n] for n in targets])
         everything = np.array([prepared[n] for n in STANDARD_LEADS])
-        full = cut_cycles(everything, beats)
+        full = cut_beat_cycles(everything, beats)
         mask = beats.mask[:, None, :]
         parts["minimum"].append(np.where(mask, full, np.inf).min(axis=(1, 2)).astype(np.float32))
         parts["maximum"].append(np.where(mask, full, -np.inf).max(axis=(1, 2)).astype(np.float32))
         input_signals = np.array([prepared[n] for n in inputs])
         physical = physical_answer(record, targets, inputs=inputs, population=population)[0]
-        parts["inputs"].append(cut_cycles(input_signals, beats))
-        parts["targets"].append(cut_cycles(truth, beats))
-        parts["physical"].append(cut_cycles(physical, beats))
+        parts["inputs"].append(cut_beat_cycles(input_signals, beats))
+        parts["targets"].append(cut_beat_cycles(truth, beats))
+        parts["physical"].append(cut_beat_cycles(physical, beats))
         parts["regions"].append(np.asarray(beats.regions, dtype=np.int8))
         parts["lengths"].append(np.asarray(beats.lengths, dtype=np.int64))
         parts["record"].append(np.full(beats.n_beats, len(names), dtype=np.int64))
@@ -477,10 +461,10 @@ def simulated_cycles(
         layout = beat_cycles(segmentation, heart_vector.shape[1], fs, length)
         if layout.n_beats == 0:
             continue
-        parts["inputs"].append(cut_cycles(input_truth, layout))
+        parts["inputs"].append(cut_beat_cycles(input_truth, layout))
         keep = query + list(range(len(standard), len(nominal)))
-        parts["targets"].append(cut_cycles(view_truth[keep], layout))
-        parts["physical"].append(cut_cycles(physical[keep], layout))
+        parts["targets"].append(cut_beat_cycles(view_truth[keep], layout))
+        parts["physical"].append(cut_beat_cycles(physical[keep], layout))
         parts["regions"].append(np.asarray(layout.regions, dtype=np.int8))
         parts["lengths"].append(np.asarray(layout.lengths, dtype=np.int64))
         parts["record"].append(np.full(layout.n_beats, record, dtype=np.int64))
