@@ -145,15 +145,13 @@ class BeatCycles:
         return float(self.served()[first : last + 1].mean())
 
 
-def _rr_intervals(peaks: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
-    """RR interval before each beat (the next one's for the first), samples, and the median."""
+def _rr_intervals(peaks: np.ndarray, fs: float) -> np.ndarray:
+    """RR interval before each beat (the next one's for the first; 1 s with one beat), samples."""
     if peaks.size < 2:
-        return np.full(peaks.size, fs), float(fs)
+        return np.full(peaks.size, fs)
     gaps = np.diff(peaks).astype(np.float64)
-    median = float(np.median(gaps))
     # a pause (missed beat) would stretch the pre-R window: cap every RR at 2 medians
-    previous = np.minimum(np.concatenate([[gaps[0]], gaps]), 2.0 * median)
-    return previous, median
+    return np.minimum(np.concatenate([[gaps[0]], gaps]), 2.0 * float(np.median(gaps)))
 
 
 def _found(value: int, low: float, high: float) -> bool:
@@ -201,7 +199,7 @@ def beat_cycles(segmentation, n_samples: int, fs: float, length: int) -> BeatCyc
     q_on, q_off = boundary("qrs_onset"), boundary("qrs_offset")
     t_on, t_off = boundary("t_onset"), boundary("t_offset")
     n = peaks.size
-    rr, _ = _rr_intervals(peaks, fs)
+    rr = _rr_intervals(peaks, fs)
     starts = np.empty(n, dtype=np.int64)
     p_used = np.zeros(n, dtype=bool)
     for k in range(n):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .beat_cycles import cut_beat_cycles
+from .beat_cycles import beat_cycles, cut_beat_cycles
 from .ecg import ECG
 from .leads import (
     LIMB_IDENTITIES,
@@ -33,29 +33,7 @@ from .leads import (
 )
 from .preparation import PREPROCESSING, PreparedRecord, prepare_record
 
-__all__ = ["CycleSet", "real_cycles", "simulated_cycles", "cycle_layout"]
-
-
-def cycle_layout(prepared: ECG, segmentation: Any, length: int) -> Any:
-    """The cycles of a prepared record the hybrid works on: one per detected beat.
-
-    Parameters
-    ----------
-    prepared : ECG
-        The prepared record (:func:`hybridfield.preparation.prepare_ecg`).
-    segmentation : BeatSegmentation
-        Its beats.
-    length : int
-        Padded cycle length, samples.
-
-    Returns
-    -------
-    cycles : BeatCycles
-        :func:`hybridfield.beat_cycles.beat_cycles`.
-    """
-    from .beat_cycles import beat_cycles
-
-    return beat_cycles(segmentation, prepared.n_samples, prepared.fs, length)
+__all__ = ["CycleSet", "real_cycles", "simulated_cycles"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -226,7 +204,7 @@ def _record_cycles(record: Any, inputs: Sequence[str], length: int) -> Any:
     prepared = record.ecg
     if not all(prepared.has_lead(n) for n in inputs):
         return None
-    beats = cycle_layout(prepared, record.segmentation, length)
+    beats = beat_cycles(record.segmentation, prepared.n_samples, prepared.fs, length)
     return beats if beats.n_cycles else None
 
 
@@ -401,7 +379,6 @@ def simulated_cycles(
     from geometry import STANDARD_LEAD_ANGLES, angles_from_direction
 
     from .beats import BeatSegmentation
-    from .beat_cycles import beat_cycles
     from .phases import phase_bins
     from .population import default_population_model
     from .posterior import physical_answer_of_signals
