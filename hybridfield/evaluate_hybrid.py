@@ -371,6 +371,7 @@ def evaluate_setting(
         warnings.simplefilter("ignore")
         records = [prepare_record(ecg) for ecg in records]  # prepared and segmented once for every fold
     posterior_rows: list[dict[str, Any]] = []
+    unserved: list[str] = []  # records whose inputs are not all usable: no method can serve them
     rhythm_of: dict[str, str] = {}
     n_train_records: list[int] = []
     record_names: list[str] = []
@@ -425,6 +426,7 @@ def evaluate_setting(
             predictions[method] = prediction
         for method, prediction in predictions.items():
             results[method].append(score_cycles(prediction, test))
+        unserved += [str(records[i].ecg.record) for i in test_index if not all(records[i].ecg.has_lead(n) for n in inputs)]
         if posterior_draws:
             posterior_rows += _posterior_scores(
                 network, population, train_records, [records[i] for i in test_index], inputs,
@@ -509,6 +511,8 @@ def evaluate_setting(
     )
     if posterior_rows:
         report["posterior"] = _posterior_report(posterior_rows, probability)
+        report["posterior"]["records_read"] = len(records)
+        report["posterior"]["records_without_inputs"] = unserved
     report["seconds"] = time.perf_counter() - started
     report["parameters"] = int(network.parameter_count())
     return report
@@ -545,7 +549,10 @@ def _posterior_scores(
     probability: float,
     random_seed: int,
 ) -> list[dict[str, Any]]:
-    """Hybrid posterior, physics posterior and regression band on whole held-out records, per lead."""
+    """Whole held-out records, every sample, per lead: the accuracy (RMSE, PSNR against the record's
+    12-lead range) of the hybrid, the physical answer, the physics posterior mean and the regression,
+    and the bands of the hybrid posterior, the physics posterior and the regression. Every record
+    whose inputs are usable is scored on each target lead it has."""
     from .metrics import coverage, interval_score
     from .panorama import HybridPanorama
     from .posterior import predict_posterior
@@ -561,24 +568,42 @@ def _posterior_scores(
     )
     rows = []
     for k, record in enumerate(test_records):
-        if not all(record.ecg.has_lead(n) for n in (*inputs, *leads)) or record.n_beats == 0:
+        # every record the methods can serve (the inputs usable), each lead whose truth is there
+        available = [n for n in leads if record.ecg.has_lead(n)]
+        if not all(record.ecg.has_lead(n) for n in inputs) or not available:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            hybrid = model.predict_posterior(record, list(leads), inputs=list(inputs), draws=draws, random_seed=random_seed + k, progressbar=False)
-            answer = model.predict(record, list(leads), inputs=list(inputs)).signals
+            hybrid = model.predict_posterior(record, available, inputs=list(inputs), draws=draws, random_seed=random_seed + k, progressbar=False)
+            answer = model.predict(record, available, inputs=list(inputs)).signals
+            physical = model.physical(record, available, inputs=list(inputs)).signals
             physics = predict_posterior(
-                record, list(leads), inputs=list(inputs), draws=draws, random_seed=random_seed + k, progressbar=False, population=population
+                record, available, inputs=list(inputs), draws=draws, random_seed=random_seed + k, progressbar=False, population=population
             )
-        truth = record.signals(list(leads))
+        truth = record.signals(available)
         signals = record.signals(list(inputs))
+        columns = [list(leads).index(n) for n in available]
+        regression_lower, regression_upper = baseline.interval(signals, probability)
         bands = {
             "hybrid": hybrid.interval(probability),
             "physics": physics.interval(probability),
-            "regression": baseline.interval(signals, probability),
+            "regression": (regression_lower[columns], regression_upper[columns]),
         }
-        for j, lead in enumerate(leads):
-            row: dict[str, Any] = {"record": str(record.ecg.record), "lead": lead}
+        answers = {
+            "hybrid": answer, "physics": physical, "physics_posterior_mean": physics.mean,
+            "regression": baseline.predict(signals)[columns],
+        }
+        # whole-record PSNR: normalised by the record's 12-lead range, as a cycle is by its own
+        span = float(np.ptp(record.signals([n for n in STANDARD_LEADS if record.ecg.has_lead(n)])))
+        served = float(model.cycles(record).served().mean())
+        for j, lead in enumerate(available):
+            row: dict[str, Any] = {
+                "record": str(record.ecg.record), "lead": lead, "residual_served": served, "samples": record.n_samples,
+            }
+            for method, prediction in answers.items():
+                error = float(np.sqrt(np.mean((prediction[j] - truth[j]) ** 2)))
+                row[f"{method}_rmse"] = error
+                row[f"{method}_psnr"] = 20.0 * np.log10(span / max(error, 1e-12))
             for method, (lower, upper) in bands.items():
                 row[f"{method}_coverage"] = float(coverage(truth[j], lower[j], upper[j]))
                 row[f"{method}_interval_score"] = float(interval_score(truth[j], lower[j], upper[j], probability))
@@ -594,11 +619,19 @@ def _posterior_scores(
 
 
 def _posterior_report(rows: Sequence[Mapping[str, Any]], probability: float) -> dict[str, Any]:
-    """Per lead: mean coverage and interval score of each method, the ratios, the mean-versus-predict gap."""
+    """Per lead: mean coverage and interval score of each method, the ratios, the mean-versus-predict
+    gap and, where the rows hold them, each method's whole-record RMSE and PSNR; ``psnr`` the
+    methods' PSNR averaged over every (record, lead) row."""
     report: dict[str, Any] = {"probability": probability, "n_records": len({row["record"] for row in rows}), "per_lead": {}}
+    methods = [key.removesuffix("_psnr") for key in rows[0] if key.endswith("_psnr")] if rows else []
+    report["psnr"] = {method: float(np.mean([row[f"{method}_psnr"] for row in rows])) for method in methods}
+    if rows and "residual_served" in rows[0]:
+        served = {row["record"]: (row["residual_served"] * row["samples"], row["samples"]) for row in rows}
+        report["residual_served"] = float(sum(a for a, _ in served.values()) / sum(b for _, b in served.values()))
     for lead in dict.fromkeys(row["lead"] for row in rows):
         mine = [row for row in rows if row["lead"] == lead]
-        entry = {key: float(np.mean([row[key] for row in mine])) for key in mine[0] if key not in ("record", "lead")}
+        entry = {key: float(np.mean([row[key] for row in mine])) for key in mine[0] if key not in ("record", "lead", "samples")}
+        entry["n_records"] = len(mine)
         entry["hybrid_over_regression"] = entry["hybrid_interval_score"] / entry["regression_interval_score"]
         entry["hybrid_over_physics"] = entry["hybrid_interval_score"] / entry["physics_interval_score"]
         entry["physics_over_regression"] = entry["physics_interval_score"] / entry["regression_interval_score"]
@@ -658,6 +691,21 @@ def _table(report: dict[str, Any]) -> str:
     if report.get("rhythms"):
         lines.append(source_table(report["rhythms"]).replace("| source |", "| rhythm |", 1))
     posterior = report.get("posterior")
+    if posterior and posterior.get("psnr"):
+        lines.append(
+            f"whole records, every sample: {posterior['n_records']} of {posterior['records_read']} records scored "
+            f"(without a usable input: {', '.join(posterior['records_without_inputs']) or 'none'}), the learned residual "
+            f"serving {posterior['residual_served']:.1%} of their samples inside a beat (the rest: the ends, nearest beat's residual); "
+            "PSNR against each record's 12-lead range, mean over records and leads: "
+            + ", ".join(f"{method} {value:.2f} dB" for method, value in posterior["psnr"].items())
+        )
+        methods = list(posterior["psnr"])
+        lines.append("| lead (records) | " + " | ".join(f"{m} PSNR dB / RMSE mV" for m in methods) + " |")
+        for lead, entry in posterior["per_lead"].items():
+            lines.append(
+                f"| {lead} ({entry['n_records']}) | "
+                + " | ".join(f"{entry[f'{m}_psnr']:.2f} / {entry[f'{m}_rmse']:.3f}" for m in methods) + " |"
+            )
     if posterior:
         lines.append(
             f"posterior, {posterior['probability']:.0%} bands on {posterior['n_records']} whole held-out records: "
